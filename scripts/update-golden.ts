@@ -1,0 +1,14 @@
+// Regenerates rules/golden/ from the bundled examples. Run after an intended change to the
+// renderer, then review the diff: these files are what the tests hold the renderer to.
+import { writeFileSync } from 'node:fs';
+import { goldenCases, goldenPath } from '../test/helpers/golden.js';
+import { runCli } from '../test/helpers/runCli.js';
+
+for (const c of goldenCases()) {
+  for (const format of ['nft', 'json'] as const) {
+    const result = await runCli(['render', ...c.args, '--format', format], c.env ? { env: c.env } : {});
+    if (result.code !== 0) throw new Error(`${c.name}: render failed: ${result.stderr}`);
+    writeFileSync(goldenPath(c.name, format), result.stdout);
+    console.log(`wrote ${goldenPath(c.name, format)}`);
+  }
+}

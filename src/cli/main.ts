@@ -1,0 +1,69 @@
+/** Picks the command and maps outcomes to exit codes. No logic of its own. */
+import { readFileSync } from 'node:fs';
+import { renderCommand } from './commands/render.js';
+import { validateCommand } from './commands/validate.js';
+import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type Io, RuntimeFailure, UsageError } from './io.js';
+
+type Command = (argv: readonly string[], io: Io) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  validate: { run: validateCommand, summary: 'check a config completely; change nothing' },
+  render: { run: renderCommand, summary: 'print the interface plan and the nftables ruleset' },
+};
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `Usage: egress-router-agent COMMAND [options]
+
+The in-pod data plane of an EgressRouter (network.operator.openshift.io/v1).
+
+Commands:
+${lines.join('\n')}
+
+Run "egress-router-agent COMMAND --help" for a command's options and an example.
+  --version   print the version
+  --help      this help
+
+Example:
+  egress-router-agent render examples/egressrouter.yaml
+`;
+}
+
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(mainHelp());
+    return name === undefined ? EXIT_INVALID : EXIT_OK;
+  }
+  if (name === '--version' || name === '-V') {
+    io.out(`${version()}\n`);
+    return EXIT_OK;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`egress-router-agent: unknown command ${JSON.stringify(name)}; see --help\n`);
+    return EXIT_INVALID;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`egress-router-agent ${name}: ${error.message}; see "egress-router-agent ${name} --help"\n`);
+      return EXIT_INVALID;
+    }
+    if (error instanceof RuntimeFailure) {
+      io.err(`egress-router-agent ${name}: ${error.message}\n`);
+      return EXIT_FAILURE;
+    }
+    io.err(`egress-router-agent ${name}: unexpected failure: ${(error as Error).stack ?? String(error)}\n`);
+    return EXIT_FAILURE;
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Config → nftables table. One table, O(1) dispatch: per family, two maps keyed by
+ * (protocol, port) give the destination address and port, and a single DNAT rule looks both
+ * up. See rules/egress_router.nft for the reviewed layout.
+ */
+import type { AgentOptions, Family, Protocol, RedirectRule, RouterConfig } from '../config/model.js';
+import type { MapElement, NftChain, NftExpr, NftMap, NftRule, NftStatement, NftTable } from '../nft/model.js';
+import { TABLE_NAME } from '../nft/model.js';
+
+const PROTOCOL_ORDER: Record<Protocol, number> = { tcp: 0, udp: 1, sctp: 2 };
+const FAMILY_SUFFIX: Record<Family, string> = { 4: '4', 6: '6' };
+
+export const addressMapName = (family: Family): string => `redirect_addr${FAMILY_SUFFIX[family]}`;
+export const portMapName = (family: Family): string => `redirect_port${FAMILY_SUFFIX[family]}`;
+
+const meta = (key: 'iifname' | 'oifname' | 'nfproto' | 'l4proto'): NftExpr => ({ meta: { key } });
+const eq = (left: NftExpr, right: NftExpr): NftStatement => ({ match: { op: '==', left, right } });
+const nfproto = (family: Family): NftStatement => eq(meta('nfproto'), family === 4 ? 'ipv4' : 'ipv6');
+const natFamily = (family: Family): 'ip' | 'ip6' => (family === 4 ? 'ip' : 'ip6');
+const localDestination: NftStatement = eq({ fib: { result: 'type', flags: ['daddr'] } }, 'local');
+const protoPortKey: NftExpr = { concat: [meta('l4proto'), { payload: { protocol: 'th', field: 'dport' } }] };
+const established: NftStatement = {
+  match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] },
+};
+
+/** Deterministic order: protocol, then port. */
+export function sortRules(rules: readonly RedirectRule[]): RedirectRule[] {
+  return [...rules].sort(
+    (a, b) => PROTOCOL_ORDER[a.protocol] - PROTOCOL_ORDER[b.protocol] || a.port - b.port,
+  );
+}
+
+function familiesOf(config: RouterConfig): Family[] {
+  return ([4, 6] as const).filter((f) => config.addresses.some((a) => a.family === f));
+}
+
+function redirectMaps(config: RouterConfig, family: Family): NftMap[] {
+  const rules = sortRules(config.redirectRules.filter((r) => r.family === family));
+  const key = (r: RedirectRule): readonly [string, number] => [r.protocol, r.port];
+  return [
+    {
+      name: addressMapName(family),
+      type: ['inet_proto', 'inet_service'],
+      map: family === 4 ? 'ipv4_addr' : 'ipv6_addr',
+      counter: true,
+      elements: rules.map((r): MapElement => [key(r), r.destinationIP]),
+    },
+    {
+      name: portMapName(family),
+      type: ['inet_proto', 'inet_service'],
+      map: 'inet_service',
+      counter: false,
+      elements: rules.map((r): MapElement => [key(r), r.targetPort]),
+    },
+  ];
+}
+
+function preroutingRules(config: RouterConfig, options: AgentOptions, families: Family[]): NftRule[] {
+  const fromCluster = eq(meta('iifname'), options.clusterInterface);
+  const rules: NftRule[] = families.map((family) => ({
+    comment: `redirect rules, IPv${family}`,
+    expr: [
+      fromCluster,
+      localDestination,
+      nfproto(family),
+      eq(meta('l4proto'), { set: ['tcp', 'udp', 'sctp'] }),
+      {
+        dnat: {
+          family: natFamily(family),
+          addr: { map: { key: protoPortKey, data: `@${addressMapName(family)}` } },
+          port: { map: { key: protoPortKey, data: `@${portMapName(family)}` } },
+        },
+      },
+    ],
+  }));
+  const fallback = config.fallback;
+  if (fallback) {
+    rules.push({
+      comment: 'the agent health port stays local',
+      expr: [
+        fromCluster,
+        localDestination,
+        eq({ payload: { protocol: 'tcp', field: 'dport' } }, options.healthPort),
+        { accept: null },
+      ],
+    });
+    rules.push({
+      comment: `fallback, IPv${fallback.family}`,
+      expr: [
+        fromCluster,
+        localDestination,
+        nfproto(fallback.family),
+        { dnat: { family: natFamily(fallback.family), addr: fallback.address } },
+      ],
+    });
+  }
+  return rules;
+}
+
+function postroutingRules(config: RouterConfig, options: AgentOptions, families: Family[]): NftRule[] {
+  return families.map((family) => {
+    const source = config.addresses.find((a) => a.family === family)!;
+    return {
+      comment: `SNAT to the egress address, IPv${family}`,
+      expr: [
+        eq(meta('oifname'), options.egressInterface),
+        nfproto(family),
+        { snat: { family: natFamily(family), addr: source.address } },
+      ],
+    };
+  });
+}
+
+/** Families whose unmatched connections from the cluster are refused (no fallback of theirs). */
+export function rejectingFamilies(config: RouterConfig): Family[] {
+  if (config.redirectRules.length === 0 && !config.fallback) return [];
+  return familiesOf(config).filter((f) => config.fallback?.family !== f);
+}
+
+function inputRules(config: RouterConfig, options: AgentOptions): NftRule[] {
+  const fromCluster = eq(meta('iifname'), options.clusterInterface);
+  const rules: NftRule[] = [
+    { expr: [established, { accept: null }] },
+    {
+      comment: 'the LAN may not open connections to the router',
+      expr: [
+        eq(meta('iifname'), options.egressInterface),
+        eq(meta('l4proto'), { set: ['tcp', 'udp', 'sctp'] }),
+        { drop: null },
+      ],
+    },
+  ];
+  for (const family of rejectingFamilies(config)) {
+    rules.push({
+      comment: `no fallback, IPv${family}: refuse other TCP ports at once`,
+      expr: [
+        fromCluster,
+        nfproto(family),
+        {
+          match: {
+            op: '!=',
+            left: { payload: { protocol: 'tcp', field: 'dport' } },
+            right: options.healthPort,
+          },
+        },
+        { reject: { type: 'tcp reset' } },
+      ],
+    });
+    rules.push({
+      comment: `no fallback, IPv${family}: refuse other UDP/SCTP ports at once`,
+      expr: [
+        fromCluster,
+        nfproto(family),
+        eq(meta('l4proto'), { set: ['udp', 'sctp'] }),
+        { reject: { type: 'icmpx', expr: 'port-unreachable' } },
+      ],
+    });
+  }
+  return rules;
+}
+
+function forwardRules(options: AgentOptions): NftRule[] {
+  return [
+    { expr: [established, { accept: null }] },
+    {
+      comment: 'only redirected flows from the cluster to the LAN',
+      expr: [
+        eq(meta('iifname'), options.clusterInterface),
+        eq(meta('oifname'), options.egressInterface),
+        { match: { op: 'in', left: { ct: { key: 'status' } }, right: 'dnat' } },
+        { accept: null },
+      ],
+    },
+  ];
+}
+
+export function planRuleset(config: RouterConfig, options: AgentOptions): NftTable {
+  const families = familiesOf(config);
+  const chains: NftChain[] = [
+    {
+      name: 'prerouting',
+      type: 'nat',
+      hook: 'prerouting',
+      prio: -100,
+      policy: 'accept',
+      rules: preroutingRules(config, options, families),
+    },
+    {
+      name: 'postrouting',
+      type: 'nat',
+      hook: 'postrouting',
+      prio: 100,
+      policy: 'accept',
+      rules: postroutingRules(config, options, families),
+    },
+    {
+      name: 'input',
+      type: 'filter',
+      hook: 'input',
+      prio: 0,
+      policy: 'accept',
+      rules: inputRules(config, options),
+    },
+    {
+      name: 'forward',
+      type: 'filter',
+      hook: 'forward',
+      prio: 0,
+      policy: 'drop',
+      rules: forwardRules(options),
+    },
+  ];
+  return { family: 'inet', name: TABLE_NAME, maps: families.flatMap((f) => redirectMaps(config, f)), chains };
+}
