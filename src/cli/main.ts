@@ -1,5 +1,6 @@
 /** Picks the command and maps outcomes to exit codes. No logic of its own. */
 import { readFileSync } from 'node:fs';
+import { applyCommand, cleanupCommand } from './commands/apply.js';
 import { renderCommand } from './commands/render.js';
 import { validateCommand } from './commands/validate.js';
 import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type Io, RuntimeFailure, UsageError } from './io.js';
@@ -9,6 +10,8 @@ type Command = (argv: readonly string[], io: Io) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   validate: { run: validateCommand, summary: 'check a config completely; change nothing' },
   render: { run: renderCommand, summary: 'print the interface plan and the nftables ruleset' },
+  apply: { run: applyCommand, summary: 'make this namespace an egress router, verify it, exit' },
+  cleanup: { run: cleanupCommand, summary: 'remove what apply set up' },
 };
 
 export function version(): string {

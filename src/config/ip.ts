@@ -45,10 +45,15 @@ function parseIPv6(text: string): Parsed<IpLiteral> {
   if (text.includes('%')) return fail(`must not carry a zone (${JSON.stringify(text)})`);
   if (!isIPv6(text)) return fail(`is not an IP address, got ${JSON.stringify(text)}`);
   const embedded = /:(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (embedded?.[1] && !parseIPv4(embedded[1]).ok) {
-    return fail(`has a malformed embedded IPv4 part in ${JSON.stringify(text)}`);
+  let hexText = text;
+  if (embedded?.[1]) {
+    const v4 = parseIPv4(embedded[1]);
+    if (!v4.ok) return fail(`has a malformed embedded IPv4 part in ${JSON.stringify(text)}`);
+    // Rewrite the dotted tail as two hex groups: ipaddr.js reads `::a.b.c.d` as `::ffff:a.b.c.d`.
+    const [a = 0, b = 0, c = 0, d = 0] = v4.value.address.split('.').map(Number);
+    hexText = `${text.slice(0, -embedded[1].length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
-  const parsed = ipaddr.IPv6.parse(text);
+  const parsed = ipaddr.IPv6.parse(hexText);
   if (parsed.isIPv4MappedAddress()) {
     return fail(`is an IPv4-mapped IPv6 address (${text}); write the IPv4 address itself`);
   }

@@ -27,7 +27,7 @@ Example:
   egress-router-agent render examples/egressrouter.yaml --format json > batch.json && nft -c -j -f batch.json
 `;
 
-function clusterCidrs(values: readonly string[]): string[] {
+export function clusterCidrs(values: readonly string[]): string[] {
   return values.map((text) => {
     const parsed = parsePrefix(text);
     if (!parsed.ok || parsed.value.bare) {

@@ -1,0 +1,74 @@
+/**
+ * apply: make the pod an egress router and verify it. Steps in order (interface, sysctls,
+ * addresses, routes, nftables), each idempotent; any failure undoes what this run changed.
+ */
+import type { RouterConfig } from '../config/model.js';
+import { replaceTableBatch } from '../nft/json.js';
+import { checkBatch } from '../nft/nft.js';
+import { planRuleset } from '../plan/ruleset.js';
+import { localRunner, namespaceRunner, type Runner } from '../system/command.js';
+import type { ApplyOptions, StepContext } from './context.js';
+import { inStep, StepError } from './stepError.js';
+import { ensureAddresses } from './steps/addresses.js';
+import { ensureLink, isOwnNamespace } from './steps/link.js';
+import { ensureTable } from './steps/nftables.js';
+import { ensureRoutes } from './steps/routes.js';
+import { ensureSysctls } from './steps/sysctls.js';
+import { UndoStack } from './undo.js';
+
+export interface ApplyResult {
+  readonly changes: readonly string[];
+  readonly warnings: readonly string[];
+  readonly interfaceOwned: boolean;
+}
+
+export class ApplyFailure extends Error {
+  override name = 'ApplyFailure';
+  constructor(
+    readonly failure: StepError,
+    readonly undoFailures: readonly string[],
+    readonly changesUndone: readonly string[],
+  ) {
+    super(failure.message);
+  }
+}
+
+/** The runner for the master's namespace: the pod's own when no other namespace is given. */
+export async function masterRunnerFor(options: ApplyOptions, pod: Runner): Promise<Runner> {
+  if (!options.masterNetns || (await isOwnNamespace(options.masterNetns).catch(() => false))) return pod;
+  return namespaceRunner(options.masterNetns);
+}
+
+export async function apply(config: RouterConfig, options: ApplyOptions, log: (line: string) => void = () => {}): Promise<ApplyResult> {
+  const pod = localRunner;
+  const changes: string[] = [];
+  const undo = new UndoStack();
+  const master = await masterRunnerFor(options, pod);
+  const ctx: StepContext = {
+    config,
+    options,
+    pod,
+    master,
+    undo,
+    changed: (line) => {
+      changes.push(line);
+      log(line);
+    },
+  };
+  const table = planRuleset(config, options);
+  try {
+    // Ask the kernel first: a batch it would refuse must not cost us a half-built interface.
+    await inStep('preflight', 'NftablesFailed', 'the rendered ruleset', () => checkBatch(pod, replaceTableBatch(table)));
+    const link = await ensureLink(ctx);
+    await ensureSysctls(ctx);
+    const addresses = await ensureAddresses(ctx);
+    await ensureRoutes(ctx);
+    await ensureTable(ctx, table);
+    return { changes, warnings: addresses.warnings, interfaceOwned: link.ownedByAgent };
+  } catch (error) {
+    const cause =
+      error instanceof StepError ? error : new StepError('apply', 'InterfaceFailed', 'the pod', (error as Error).message);
+    const undoFailures = await undo.unwind();
+    throw new ApplyFailure(cause, undoFailures, changes);
+  }
+}

@@ -1,0 +1,39 @@
+/** Failures of apply/cleanup: which step, on which object, and the kernel's own words. */
+
+export type FailureReason =
+  | 'MasterNotFound'
+  | 'InterfaceFailed'
+  | 'DuplicateAddress'
+  | 'AddressFailed'
+  | 'SysctlFailed'
+  | 'GatewayMissing'
+  | 'RouteFailed'
+  | 'NftablesFailed'
+  | 'VerifyFailed';
+
+export class StepError extends Error {
+  override name = 'StepError';
+  constructor(
+    readonly step: string,
+    readonly reason: FailureReason,
+    readonly object: string,
+    readonly detail: string,
+  ) {
+    super(`${step} failed on ${object}: ${detail}`);
+  }
+}
+
+/** Runs `fn`, turning any failure into a StepError naming the step and object. */
+export async function inStep<T>(
+  step: string,
+  reason: FailureReason,
+  object: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof StepError) throw error;
+    throw new StepError(step, reason, object, (error as Error).message);
+  }
+}

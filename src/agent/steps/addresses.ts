@@ -1,0 +1,83 @@
+/**
+ * Step 3: the egress addresses. The egress interface belongs to the router: global addresses
+ * on it that the config does not list are removed. New IPv6 addresses wait for DAD; new IPv4
+ * addresses are announced with gratuitous ARP (IPv6 ones by the kernel, see sysctls).
+ */
+import { execa } from 'execa';
+import type { EgressAddress } from '../../config/model.js';
+import { type AddressInfo, ip, listAddresses } from '../../link/iproute.js';
+import type { StepContext } from '../context.js';
+import { inStep, StepError } from '../stepError.js';
+
+const cidrOf = (a: { local: string; prefixlen: number }): string => `${a.local}/${a.prefixlen}`;
+const wantedCidr = (a: EgressAddress): string => `${a.address}/${a.prefixLength}`;
+
+async function waitForDad(ctx: StepContext, device: string, address: EgressAddress): Promise<void> {
+  const deadline = Date.now() + (ctx.options.dadTimeoutMs ?? 10_000);
+  for (;;) {
+    const entry = (await listAddresses(ctx.pod, device)).find((a) => a.local === address.address);
+    if (entry?.dadfailed) {
+      throw new StepError(
+        'addresses',
+        'DuplicateAddress',
+        wantedCidr(address),
+        `duplicate address detection failed: another host on the LAN already uses ${address.address}`,
+      );
+    }
+    if (entry && !entry.tentative) return;
+    if (!entry) throw new StepError('addresses', 'AddressFailed', wantedCidr(address), 'the address vanished during DAD');
+    if (Date.now() > deadline) {
+      throw new StepError('addresses', 'AddressFailed', wantedCidr(address), `DAD did not finish within ${ctx.options.dadTimeoutMs ?? 10_000} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Gratuitous ARP, request- and reply-style like the 3.x router, so upstream caches move at once. */
+export async function announceIPv4(device: string, address: string): Promise<string | undefined> {
+  const send = (style: '-U' | '-A') =>
+    execa('arping', [style, '-c', '1', '-w', '1', '-I', device, '-s', address, address], { reject: false, timeout: 5_000 });
+  try {
+    const results = await Promise.all([send('-U'), send('-A')]);
+    const failed = results.find((r) => r.failed && r.exitCode !== 1);
+    return failed ? `arping: ${String(failed.stderr || failed.shortMessage)}` : undefined;
+  } catch (error) {
+    return `arping: ${(error as Error).message}`;
+  }
+}
+
+export interface AddressOutcome {
+  readonly added: readonly EgressAddress[];
+  readonly warnings: readonly string[];
+}
+
+export async function ensureAddresses(ctx: StepContext): Promise<AddressOutcome> {
+  const device = ctx.options.egressInterface;
+  const present = await inStep('addresses', 'AddressFailed', device, () => listAddresses(ctx.pod, device));
+  const wanted = new Set(ctx.config.addresses.map(wantedCidr));
+  const stale = present.filter((a: AddressInfo) => a.scope === 'global' && !wanted.has(cidrOf(a)));
+  for (const address of stale) {
+    const cidr = cidrOf(address);
+    await inStep('addresses', 'AddressFailed', cidr, () => ip(ctx.pod, ['address', 'delete', cidr, 'dev', device]));
+    ctx.undo.push(`removing ${cidr}`, () => ip(ctx.pod, ['address', 'add', cidr, 'dev', device]));
+    ctx.changed(`removed address ${cidr} from ${device} (not in the config)`);
+  }
+  const presentCidrs = new Set(present.map(cidrOf));
+  const added: EgressAddress[] = [];
+  for (const address of ctx.config.addresses) {
+    const cidr = wantedCidr(address);
+    if (presentCidrs.has(cidr)) continue;
+    await inStep('addresses', 'AddressFailed', cidr, () => ip(ctx.pod, ['address', 'add', cidr, 'dev', device]));
+    ctx.undo.push(`adding ${cidr}`, () => ip(ctx.pod, ['address', 'delete', cidr, 'dev', device]));
+    ctx.changed(`added address ${cidr} to ${device}`);
+    added.push(address);
+  }
+  await Promise.all(added.filter((a) => a.family === 6).map((a) => waitForDad(ctx, device, a)));
+  const warnings: string[] = [];
+  for (const address of added.filter((a) => a.family === 4)) {
+    const problem = await announceIPv4(device, address.address);
+    if (problem) warnings.push(`gratuitous ARP for ${address.address} not sent: ${problem}`);
+    else ctx.changed(`announced ${address.address} with gratuitous ARP`);
+  }
+  return { added, warnings };
+}

@@ -1,0 +1,122 @@
+import { ApplyFailure, apply } from '../../agent/apply.js';
+import { cleanup } from '../../agent/cleanup.js';
+import type { ApplyOptions } from '../../agent/context.js';
+import { formatIssue } from '../../config/issues.js';
+import type { RouterConfig } from '../../config/model.js';
+import { configSourceFrom, loadFromSource } from '../configSource.js';
+import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type Io } from '../io.js';
+import { agentOptionsFrom, CONFIG_OPTIONS, CONFIG_OPTIONS_HELP, type OptionSpec, parseCommandArgs } from '../options.js';
+import { clusterCidrs } from './render.js';
+
+export const SYSTEM_OPTIONS: OptionSpec = {
+  ...CONFIG_OPTIONS,
+  'master-netns': { type: 'string' },
+  'cluster-cidr': { type: 'string', multiple: true, default: [] },
+};
+
+export const SYSTEM_OPTIONS_HELP = `  --master-netns PATH        network namespace holding the macvlan master (default: the agent's own)
+  --cluster-cidr CIDR        a cluster/service range kept on the cluster interface (repeatable)
+${CONFIG_OPTIONS_HELP}`;
+
+export const APPLY_HELP = `Usage: egress-router-agent apply CONFIG|- [options]
+
+Makes this network namespace (the router pod's) an egress router, verifies it, and exits:
+the egress interface (adopted if present, else a macvlan created on the master, moved in and
+renamed), its addresses (IPv6 after DAD; announced on the LAN), forwarding sysctls, routes
+(default via the gateway on the egress interface), and the nftables table in one transaction.
+Running it again with the same config changes nothing; with a changed config it converges.
+Exit 0 when everything is in place and verified; 1 on failure (what this run changed is undone);
+2 for an invalid config (nothing is touched).
+
+Options:
+${SYSTEM_OPTIONS_HELP}
+
+Example:
+  ip netns exec router-pod egress-router-agent apply examples/egressrouter.yaml \\
+      --master-netns /run/netns/node --cluster-cidr 198.18.0.0/15
+`;
+
+export const CLEANUP_HELP = `Usage: egress-router-agent cleanup CONFIG|- [options]
+
+Removes what apply set up: the nftables table, the routes it added (the previous default
+route is restored), the config's addresses, and the egress interface if the agent created it
+(an adopted interface stays). Safe to run twice.
+
+Options:
+${SYSTEM_OPTIONS_HELP}
+
+Example:
+  ip netns exec router-pod egress-router-agent cleanup examples/egressrouter.yaml
+`;
+
+export interface SystemCommandInput {
+  readonly config: RouterConfig;
+  readonly options: ApplyOptions;
+}
+
+/** Parses the flags shared by apply, cleanup and run, and loads the config. Undefined: already answered. */
+export async function prepareSystemCommand(
+  argv: readonly string[],
+  io: Io,
+  help: string,
+  extra: OptionSpec = {},
+): Promise<{ input?: SystemCommandInput; exit?: number; values: Record<string, unknown> }> {
+  const { values, positionals } = parseCommandArgs(argv, { ...SYSTEM_OPTIONS, ...extra });
+  if (values.help) {
+    io.out(help);
+    return { exit: EXIT_OK, values };
+  }
+  const agentOptions = agentOptionsFrom(values as Parameters<typeof agentOptionsFrom>[0]);
+  const options: ApplyOptions = {
+    ...agentOptions,
+    clusterCidrs: clusterCidrs(values['cluster-cidr'] as string[]),
+    ...(values['master-netns'] ? { masterNetns: values['master-netns'] as string } : {}),
+  };
+  const result = await loadFromSource(configSourceFrom(positionals, Boolean(values['from-env'])), agentOptions, io);
+  if (!result.ok) {
+    io.err(`invalid config in ${result.origin}; nothing was changed:\n${result.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}\n`);
+    return { exit: EXIT_INVALID, values };
+  }
+  return { input: { config: result.config, options }, values };
+}
+
+export async function applyCommand(argv: readonly string[], io: Io): Promise<number> {
+  const prepared = await prepareSystemCommand(argv, io, APPLY_HELP);
+  if (!prepared.input) return prepared.exit ?? EXIT_FAILURE;
+  const { config, options } = prepared.input;
+  if (config.legacyMode === 'unit-test') {
+    io.out('EGRESS_ROUTER_MODE=unit-test: printing the plan only (see render); nothing is changed\n');
+    return EXIT_OK;
+  }
+  try {
+    const result = await apply(config, options, (line) => io.out(`changed: ${line}\n`));
+    for (const warning of result.warnings) io.err(`warning: ${warning}\n`);
+    io.out(result.changes.length === 0 ? 'applied: already in place, nothing changed\n' : `applied: ${result.changes.length} change(s), verified\n`);
+    return EXIT_OK;
+  } catch (error) {
+    if (!(error instanceof ApplyFailure)) throw error;
+    const { failure } = error;
+    io.err(`apply failed at step ${failure.step} (${failure.reason}) on ${failure.object}: ${failure.detail}\n`);
+    io.err(
+      error.changesUndone.length > 0
+        ? `rolled back ${error.changesUndone.length} change(s) made by this run\n`
+        : 'nothing had been changed\n',
+    );
+    for (const problem of error.undoFailures) io.err(`rollback problem: ${problem}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+export async function cleanupCommand(argv: readonly string[], io: Io): Promise<number> {
+  const prepared = await prepareSystemCommand(argv, io, CLEANUP_HELP);
+  if (!prepared.input) return prepared.exit ?? EXIT_FAILURE;
+  const { config, options } = prepared.input;
+  try {
+    const changes = await cleanup(config, options, (line) => io.out(`changed: ${line}\n`));
+    io.out(changes.length === 0 ? 'cleanup: nothing to remove\n' : `cleanup: ${changes.length} change(s)\n`);
+    return EXIT_OK;
+  } catch (error) {
+    io.err(`cleanup failed: ${(error as Error).message}\n`);
+    return EXIT_FAILURE;
+  }
+}
