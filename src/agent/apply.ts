@@ -4,22 +4,30 @@
  */
 import type { RouterConfig } from '../config/model.js';
 import { replaceTableBatch } from '../nft/json.js';
+import type { NftTable } from '../nft/model.js';
 import { checkBatch } from '../nft/nft.js';
 import { planRuleset } from '../plan/ruleset.js';
 import { localRunner, namespaceRunner, type Runner } from '../system/command.js';
-import type { ApplyOptions, StepContext } from './context.js';
+import type { ApplyOptions, Change, StepContext } from './context.js';
 import { inStep, StepError } from './stepError.js';
 import { ensureAddresses } from './steps/addresses.js';
 import { ensureLink, isOwnNamespace } from './steps/link.js';
-import { ensureTable } from './steps/nftables.js';
-import { ensureRoutes } from './steps/routes.js';
+import { ensureTable, type TableState } from './steps/nftables.js';
+import { ensureRoutes, wantedRoutes } from './steps/routes.js';
 import { ensureSysctls } from './steps/sysctls.js';
 import { UndoStack } from './undo.js';
 
 export interface ApplyResult {
-  readonly changes: readonly string[];
+  readonly changes: readonly Change[];
   readonly warnings: readonly string[];
   readonly interfaceOwned: boolean;
+  /** The table now loaded and verified. */
+  readonly table: NftTable;
+}
+
+export interface ApplyState extends TableState {
+  /** False once an adopted interface is known: it is not the agent's to re-create. */
+  readonly mayCreateInterface?: boolean;
 }
 
 export class ApplyFailure extends Error {
@@ -27,7 +35,7 @@ export class ApplyFailure extends Error {
   constructor(
     readonly failure: StepError,
     readonly undoFailures: readonly string[],
-    readonly changesUndone: readonly string[],
+    readonly changesUndone: readonly Change[],
   ) {
     super(failure.message);
   }
@@ -39,9 +47,14 @@ export async function masterRunnerFor(options: ApplyOptions, pod: Runner): Promi
   return namespaceRunner(options.masterNetns);
 }
 
-export async function apply(config: RouterConfig, options: ApplyOptions, log: (line: string) => void = () => {}): Promise<ApplyResult> {
+export async function apply(
+  config: RouterConfig,
+  options: ApplyOptions,
+  log: (change: Change) => void = () => {},
+  state: ApplyState = {},
+): Promise<ApplyResult> {
   const pod = localRunner;
-  const changes: string[] = [];
+  const changes: Change[] = [];
   const undo = new UndoStack();
   const master = await masterRunnerFor(options, pod);
   const ctx: StepContext = {
@@ -50,24 +63,32 @@ export async function apply(config: RouterConfig, options: ApplyOptions, log: (l
     pod,
     master,
     undo,
-    changed: (line) => {
-      changes.push(line);
-      log(line);
+    changed: (kind, message) => {
+      changes.push({ kind, message });
+      log({ kind, message });
     },
   };
   const table = planRuleset(config, options);
   try {
     // Ask the kernel first: a batch it would refuse must not cost us a half-built interface.
-    await inStep('preflight', 'NftablesFailed', 'the rendered ruleset', () => checkBatch(pod, replaceTableBatch(table)));
-    const link = await ensureLink(ctx);
+    // (Skipped when only the difference to a trusted table will be sent; that batch is checked by loading it.)
+    if (!state.trustCommitted)
+      await inStep('preflight', 'NftablesFailed', 'the rendered ruleset', () =>
+        checkBatch(pod, replaceTableBatch(table)),
+      );
+    // Route planning only reads: a missing gateway is reported before anything is created.
+    await wantedRoutes(ctx);
+    const link = await ensureLink(ctx, state.mayCreateInterface ?? true);
     await ensureSysctls(ctx);
     const addresses = await ensureAddresses(ctx);
     await ensureRoutes(ctx);
-    await ensureTable(ctx, table);
-    return { changes, warnings: addresses.warnings, interfaceOwned: link.ownedByAgent };
+    await ensureTable(ctx, table, state);
+    return { changes, warnings: addresses.warnings, interfaceOwned: link.ownedByAgent, table };
   } catch (error) {
     const cause =
-      error instanceof StepError ? error : new StepError('apply', 'InterfaceFailed', 'the pod', (error as Error).message);
+      error instanceof StepError
+        ? error
+        : new StepError('apply', 'InterfaceFailed', 'the pod', (error as Error).message);
     const undoFailures = await undo.unwind();
     throw new ApplyFailure(cause, undoFailures, changes);
   }

@@ -9,34 +9,37 @@ import { deleteTableBatch } from '../nft/json.js';
 import { TABLE_NAME } from '../nft/model.js';
 import { listTable, loadBatch } from '../nft/nft.js';
 import { localRunner } from '../system/command.js';
-import type { ApplyOptions } from './context.js';
-import { CREATED_ALIAS } from './context.js';
+import { type ApplyOptions, type Change, type ChangeKind, CREATED_ALIAS } from './context.js';
 import { removeRoutes } from './steps/routes.js';
 
-export async function cleanup(config: RouterConfig, options: ApplyOptions, log: (line: string) => void = () => {}): Promise<string[]> {
+export async function cleanup(
+  config: RouterConfig,
+  options: ApplyOptions,
+  log: (change: Change) => void = () => {},
+): Promise<Change[]> {
   const pod = localRunner;
-  const changes: string[] = [];
-  const changed = (line: string) => {
-    changes.push(line);
-    log(line);
+  const changes: Change[] = [];
+  const changed = (kind: ChangeKind, message: string) => {
+    changes.push({ kind, message });
+    log({ kind, message });
   };
   if (await listTable(pod, 'inet', TABLE_NAME)) {
     await loadBatch(pod, deleteTableBatch({ family: 'inet', name: TABLE_NAME }));
-    changed(`deleted table inet ${TABLE_NAME}`);
+    changed('nftables', `deleted table inet ${TABLE_NAME}`);
   }
   await removeRoutes(pod, changed);
   const name = options.egressInterface;
   const link = await findLink(pod, name);
   if (link?.ifalias === CREATED_ALIAS) {
     await ip(pod, ['link', 'delete', 'dev', name]);
-    changed(`deleted ${name} (created by the agent)`);
+    changed('interface', `deleted ${name} (created by the agent)`);
   } else if (link) {
     const wanted = new Set(config.addresses.map((a) => `${a.address}/${a.prefixLength}`));
     for (const address of await listAddresses(pod, name)) {
       const cidr = `${address.local}/${address.prefixlen}`;
       if (!wanted.has(cidr)) continue;
       await ip(pod, ['address', 'delete', cidr, 'dev', name]);
-      changed(`removed address ${cidr} from ${name} (adopted interface stays)`);
+      changed('address', `removed address ${cidr} from ${name} (adopted interface stays)`);
     }
   }
   return changes;

@@ -18,8 +18,16 @@ export interface StepContext {
   /** The master's namespace; undefined when it is not visible (adopt mode without --master-netns). */
   readonly master?: Runner;
   readonly undo: UndoStack;
-  /** One line per change made, for the log and the report. */
-  readonly changed: (line: string) => void;
+  /** One entry per change made, for the log, the report and drift metrics. */
+  readonly changed: (kind: ChangeKind, message: string) => void;
+}
+
+/** `announce` records an action (gratuitous ARP), not a state change: it never counts as drift. */
+export type ChangeKind = 'interface' | 'sysctl' | 'address' | 'route' | 'nftables' | 'announce';
+
+export interface Change {
+  readonly kind: ChangeKind;
+  readonly message: string;
 }
 
 /** The alias the agent puts on a link it created, so later runs and cleanup know it is theirs. */

@@ -2,6 +2,7 @@
 
 export type FailureReason =
   | 'MasterNotFound'
+  | 'InterfaceMissing'
   | 'InterfaceFailed'
   | 'DuplicateAddress'
   | 'AddressFailed'

@@ -1,7 +1,10 @@
 /** Picks the command and maps outcomes to exit codes. No logic of its own. */
-import { readFileSync } from 'node:fs';
+
+import { version } from '../version.js';
 import { applyCommand, cleanupCommand } from './commands/apply.js';
 import { renderCommand } from './commands/render.js';
+import { runCommand } from './commands/run.js';
+import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
 import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type Io, RuntimeFailure, UsageError } from './io.js';
 
@@ -12,14 +15,12 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   render: { run: renderCommand, summary: 'print the interface plan and the nftables ruleset' },
   apply: { run: applyCommand, summary: 'make this namespace an egress router, verify it, exit' },
   cleanup: { run: cleanupCommand, summary: 'remove what apply set up' },
+  run: {
+    run: runCommand,
+    summary: 'apply, then keep it true: reload, repair drift, serve health and status',
+  },
+  status: { run: statusCommand, summary: "show a running agent's conditions and per-rule connections" },
 };
-
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
 
 function mainHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));

@@ -6,10 +6,11 @@ import { z } from 'zod';
 import { parseDestinationLine } from './destinationLine.js';
 import type { DraftAddress, DraftConfig, DraftRule, Located } from './draft.js';
 import type { DraftResult } from './egressRouter.js';
+import { parseIp } from './ip.js';
 import { type ConfigIssue, joinPath } from './issues.js';
 import { MACVLAN_MODES, type MacvlanMode } from './model.js';
 import { parsePortText } from './ports.js';
-import { zodIssuesToConfigIssues } from './zodIssues.js';
+import { withoutUnknownKeys, zodIssuesToConfigIssues } from './zodIssues.js';
 
 const InterfaceArgsSchema = z.strictObject({
   master: z.string().optional(),
@@ -64,13 +65,25 @@ function parseMtu(
   return { value: parsed.value, path };
 }
 
+/** The same address in any spelling (`2001:DB8::1`, `2001:db8:0::1`); unparseable text compares as text. */
+function sameAddress(a: string, b: string): boolean {
+  const pa = parseIp(a);
+  const pb = parseIp(b);
+  return pa.ok && pb.ok ? pa.value.address === pb.value.address : a === b;
+}
+
 /** `basePath` prefixes every path, e.g. `spec.config` when the config came from a NAD. */
 export function parseCniConfig(document: unknown, basePath = ''): DraftResult {
   const issues: ConfigIssue[] = [];
-  const parsed = CniConfigSchema.safeParse(document, { reportInput: true });
+  let parsed = CniConfigSchema.safeParse(document, { reportInput: true });
   if (!parsed.success) {
     const at = (p: string) => (basePath && p.startsWith(basePath) ? p.slice(basePath.length + 1) : p);
-    return { issues: zodIssuesToConfigIssues(parsed.error, basePath, (p) => ALLOWED[at(p)] ?? []) };
+    issues.push(...zodIssuesToConfigIssues(parsed.error, basePath, (p) => ALLOWED[at(p)] ?? []));
+    // Unknown fields alone do not stop parsing: the rest of the config still gets checked.
+    const stripped = withoutUnknownKeys(document, parsed.error);
+    const retry = stripped === undefined ? undefined : CniConfigSchema.safeParse(stripped);
+    if (!retry?.success) return { issues };
+    parsed = retry;
   }
   const cni = parsed.data;
   const path = (suffix: string) => joinPath(basePath, suffix);
@@ -106,7 +119,7 @@ export function parseCniConfig(document: unknown, basePath = ''): DraftResult {
     } else fallback = result.ip;
   });
   if (cni.fallbackIP !== undefined) {
-    if (fallback && fallback.value !== cni.fallbackIP) {
+    if (fallback && !sameAddress(fallback.value, cni.fallbackIP)) {
       issues.push({
         path: path('fallbackIP'),
         message: `${cni.fallbackIP} disagrees with the fallback ${fallback.value} in ${fallback.path}`,
@@ -115,7 +128,8 @@ export function parseCniConfig(document: unknown, basePath = ''): DraftResult {
   }
 
   const draft: DraftConfig = {
-    format: basePath ? 'NetworkAttachmentDefinition' : 'CNI',
+    // `plugins[N]` (a conflist) is still a CNI config; only `spec.config` comes from a NAD.
+    format: basePath === 'spec.config' ? 'NetworkAttachmentDefinition' : 'CNI',
     ...(cni.name !== undefined ? { name: cni.name } : {}),
     macvlanMode,
     ...(cni.interfaceArgs?.master !== undefined

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { DraftAddress, DraftConfig, DraftRule } from './draft.js';
 import { type ConfigIssue, joinPath } from './issues.js';
 import type { MacvlanMode, Protocol } from './model.js';
-import { zodIssuesToConfigIssues } from './zodIssues.js';
+import { withoutUnknownKeys, zodIssuesToConfigIssues } from './zodIssues.js';
 
 export const EGRESS_ROUTER_API_VERSION = 'network.operator.openshift.io/v1';
 
@@ -76,7 +76,10 @@ function parseWith<T>(
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   issues.push(...zodIssuesToConfigIssues(result.error, path, allowedKeys));
-  return undefined;
+  // Unknown fields are reported above; parsing goes on without them so other problems show too.
+  const stripped = withoutUnknownKeys(value, result.error);
+  const retry = stripped === undefined ? undefined : schema.safeParse(stripped);
+  return retry?.success ? retry.data : undefined;
 }
 
 export interface DraftResult {

@@ -20,7 +20,8 @@ export function parseHealthAddr(text: string): HealthAddrResult {
   if (port.value < 1 || port.value > 65535)
     return { ok: false, error: `port must be 1..65535, got ${port.value}` };
   if (host === '') return { ok: true, value: { port: port.value } };
-  if (host === 'localhost' && match[1] !== undefined) return { ok: false, error: 'brackets are for IPv6 hosts only' };
+  if (host === 'localhost' && match[1] !== undefined)
+    return { ok: false, error: 'brackets are for IPv6 hosts only' };
   if (host !== 'localhost') {
     const ip = parseIp(host);
     if (!ip.ok) return { ok: false, error: `host ${ip.error}` };

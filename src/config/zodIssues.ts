@@ -42,7 +42,10 @@ export function zodIssuesToConfigIssues(
           message:
             issue.input === undefined
               ? 'is required'
-              : `must be ${article(issue.expected)}, got ${describeType(issue.input)}`,
+              : // zod refuses NaN and ±Infinity as numbers; "must be a number, got number NaN" reads wrong.
+                issue.expected === 'number' && typeof issue.input === 'number'
+                ? `must be a finite number, got ${show(issue.input)}`
+                : `must be ${article(issue.expected)}, got ${describeType(issue.input)}`,
         });
         break;
       case 'invalid_value':
@@ -51,6 +54,23 @@ export function zodIssuesToConfigIssues(
           message: `must be one of ${issue.values.map(String).join(', ')}, got ${show(issue.input)}`,
         });
         break;
+      case 'invalid_union': {
+        // `mtu: true` would otherwise read "Invalid input"; name the accepted types instead.
+        const expected = issue.errors.map((branch) =>
+          branch.length === 1 && branch[0]?.code === 'invalid_type' && branch[0].path.length === 0
+            ? branch[0].expected
+            : undefined,
+        );
+        const plain = expected.every((e) => e !== undefined);
+        let message = issue.message;
+        if (plain && typeof issue.input === 'number' && expected.includes('number')) {
+          message = `must be a finite number, got ${show(issue.input)}`;
+        } else if (plain) {
+          message = `must be ${expected.map((e) => article(String(e))).join(' or ')}, got ${describeType(issue.input)}`;
+        }
+        out.push({ path, message });
+        break;
+      }
       case 'unrecognized_keys':
         for (const key of issue.keys) {
           out.push({ path: joinPath(path, key), message: `unknown field${suggest(key, allowedKeys(path))}` });
@@ -61,4 +81,27 @@ export function zodIssuesToConfigIssues(
     }
   }
   return out;
+}
+
+/** `value` with the object at `path` shallow-copied minus `keys` (the copies stop at the path). */
+function omitKeys(value: unknown, path: readonly PropertyKey[], keys: readonly string[]): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const copy = (Array.isArray(value) ? [...value] : { ...value }) as Record<PropertyKey, unknown>;
+  const [head, ...rest] = path;
+  if (head === undefined) for (const key of keys) delete copy[key];
+  else copy[head] = omitKeys(copy[head], rest, keys);
+  return copy;
+}
+
+/**
+ * When unknown fields are zod's only complaint, the input without them, so parsing can go on and
+ * report the other problems too (a typo like `fallbackIp` must not hide a bad rule). Otherwise undefined.
+ */
+export function withoutUnknownKeys(value: unknown, error: z.ZodError): unknown {
+  if (!error.issues.every((issue) => issue.code === 'unrecognized_keys')) return undefined;
+  let stripped = value;
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') stripped = omitKeys(stripped, issue.path, issue.keys);
+  }
+  return stripped;
 }

@@ -50,7 +50,10 @@ export async function findLink(runner: Runner, name: string): Promise<LinkInfo |
   return (await listLinks(runner)).find((l) => l.ifname === name);
 }
 
-export async function listAddresses(runner: Runner, device?: string): Promise<(AddressInfo & { ifname: string })[]> {
+export async function listAddresses(
+  runner: Runner,
+  device?: string,
+): Promise<(AddressInfo & { ifname: string })[]> {
   const entries = await json<{ ifname: string; addr_info?: AddressInfo[] }[]>(runner, [
     'address',
     'show',

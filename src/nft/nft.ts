@@ -29,7 +29,11 @@ export async function checkBatch(runner: Runner, batch: NftJsonBatch): Promise<v
 export type NftListing = Record<string, unknown>[];
 
 /** The table as nft lists it, or undefined when it does not exist. */
-export async function listTable(runner: Runner, family: string, name: string): Promise<NftListing | undefined> {
+export async function listTable(
+  runner: Runner,
+  family: string,
+  name: string,
+): Promise<NftListing | undefined> {
   try {
     const out = await runner.run(['nft', '-j', 'list', 'table', family, name], { timeoutMs: 120_000 });
     const parsed = JSON.parse(out) as { nftables?: NftListing };

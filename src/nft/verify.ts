@@ -4,8 +4,8 @@
  * Counter values and handles are ignored; element order does not matter.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { NftListing } from './nft.js';
 import type { NftMap, NftTable } from './model.js';
+import type { NftListing } from './nft.js';
 
 type Listed = Record<string, unknown>;
 
@@ -31,14 +31,18 @@ function compareMap(desired: NftMap, listed: Listed | undefined, out: string[]):
   if (!isDeepStrictEqual(listed.type, [...desired.type]) || listed.map !== desired.map) {
     out.push(`map ${desired.name} has type ${JSON.stringify(listed.type)} : ${String(listed.map)}`);
   }
-  const hasCounter = Array.isArray(listed.stmt) && listed.stmt.some((s) => typeof s === 'object' && s && 'counter' in s);
-  if (hasCounter !== desired.counter) out.push(`map ${desired.name} ${desired.counter ? 'lost' : 'gained'} its counters`);
+  const hasCounter =
+    Array.isArray(listed.stmt) && listed.stmt.some((s) => typeof s === 'object' && s && 'counter' in s);
+  if (hasCounter !== desired.counter)
+    out.push(`map ${desired.name} ${desired.counter ? 'lost' : 'gained'} its counters`);
   const want = new Set(desired.elements.map(desiredElement));
   const have = new Set(((listed.elem as unknown[] | undefined) ?? []).map(listedElement));
   const missing = [...want].filter((e) => !have.has(e));
   const extra = [...have].filter((e) => !want.has(e));
-  if (missing.length > 0) out.push(`map ${desired.name} lacks ${missing.length} element(s), e.g. ${missing[0]}`);
-  if (extra.length > 0) out.push(`map ${desired.name} has ${extra.length} unexpected element(s), e.g. ${extra[0]}`);
+  if (missing.length > 0)
+    out.push(`map ${desired.name} lacks ${missing.length} element(s), e.g. ${missing[0]}`);
+  if (extra.length > 0)
+    out.push(`map ${desired.name} has ${extra.length} unexpected element(s), e.g. ${extra[0]}`);
 }
 
 /** Differences between the listed table and the desired one; empty means identical. */
@@ -46,7 +50,12 @@ export function compareTable(desired: NftTable, listing: NftListing | undefined)
   if (!listing) return [`table ${desired.family} ${desired.name} is missing`];
   const out: string[] = [];
   const maps = objectsOf(listing, 'map');
-  for (const map of desired.maps) compareMap(map, maps.find((m) => m.name === map.name), out);
+  for (const map of desired.maps)
+    compareMap(
+      map,
+      maps.find((m) => m.name === map.name),
+      out,
+    );
   for (const map of maps) {
     if (!desired.maps.some((m) => m.name === map.name)) out.push(`unexpected map ${String(map.name)}`);
   }
@@ -62,7 +71,14 @@ export function compareTable(desired: NftTable, listing: NftListing | undefined)
       continue;
     }
     const shape = { type: listed.type, hook: listed.hook, prio: listed.prio, policy: listed.policy };
-    if (!isDeepStrictEqual(shape, { type: chain.type, hook: chain.hook, prio: chain.prio, policy: chain.policy })) {
+    if (
+      !isDeepStrictEqual(shape, {
+        type: chain.type,
+        hook: chain.hook,
+        prio: chain.prio,
+        policy: chain.policy,
+      })
+    ) {
       out.push(`chain ${chain.name} is ${JSON.stringify(shape)}`);
     }
     const listedRules = rules.filter((r) => r.chain === chain.name);
@@ -70,12 +86,17 @@ export function compareTable(desired: NftTable, listing: NftListing | undefined)
       listedRules.length === chain.rules.length &&
       chain.rules.every(
         (rule, i) =>
-          isDeepStrictEqual(listedRules[i]?.expr, rule.expr) && (listedRules[i]?.comment ?? undefined) === rule.comment,
+          isDeepStrictEqual(listedRules[i]?.expr, rule.expr) &&
+          (listedRules[i]?.comment ?? undefined) === rule.comment,
       );
-    if (!same) out.push(`chain ${chain.name} has ${listedRules.length} rule(s) that differ from the ${chain.rules.length} rendered`);
+    if (!same)
+      out.push(
+        `chain ${chain.name} has ${listedRules.length} rule(s) that differ from the ${chain.rules.length} rendered`,
+      );
   }
   for (const chain of chains) {
-    if (!desired.chains.some((c) => c.name === chain.name)) out.push(`unexpected chain ${String(chain.name)}`);
+    if (!desired.chains.some((c) => c.name === chain.name))
+      out.push(`unexpected chain ${String(chain.name)}`);
   }
   return out;
 }

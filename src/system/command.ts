@@ -27,7 +27,9 @@ async function execute(argv: readonly string[], timeoutMs: number): Promise<stri
   if (!file) throw new Error('empty command');
   const result = await execa(file, args, { reject: false, timeout: timeoutMs, stdin: 'ignore' });
   if (result.failed) {
-    const stderr = result.timedOut ? `timed out after ${timeoutMs} ms` : (result.stderr ?? '') || (result.stdout ?? '');
+    const stderr = result.timedOut
+      ? `timed out after ${timeoutMs} ms`
+      : (result.stderr ?? '') || (result.stdout ?? '');
     throw new CommandError(argv, result.exitCode, String(stderr));
   }
   return String(result.stdout ?? '');
@@ -43,6 +45,7 @@ export const localRunner: Runner = {
 export function namespaceRunner(path: string): Runner {
   return {
     where: `the namespace ${path}`,
-    run: (argv, options) => execute(['nsenter', `--net=${path}`, '--', ...argv], options?.timeoutMs ?? 30_000),
+    run: (argv, options) =>
+      execute(['nsenter', `--net=${path}`, '--', ...argv], options?.timeoutMs ?? 30_000),
   };
 }

@@ -25,9 +25,20 @@ async function waitForDad(ctx: StepContext, device: string, address: EgressAddre
       );
     }
     if (entry && !entry.tentative) return;
-    if (!entry) throw new StepError('addresses', 'AddressFailed', wantedCidr(address), 'the address vanished during DAD');
+    if (!entry)
+      throw new StepError(
+        'addresses',
+        'AddressFailed',
+        wantedCidr(address),
+        'the address vanished during DAD',
+      );
     if (Date.now() > deadline) {
-      throw new StepError('addresses', 'AddressFailed', wantedCidr(address), `DAD did not finish within ${ctx.options.dadTimeoutMs ?? 10_000} ms`);
+      throw new StepError(
+        'addresses',
+        'AddressFailed',
+        wantedCidr(address),
+        `DAD did not finish within ${ctx.options.dadTimeoutMs ?? 10_000} ms`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -36,7 +47,10 @@ async function waitForDad(ctx: StepContext, device: string, address: EgressAddre
 /** Gratuitous ARP, request- and reply-style like the 3.x router, so upstream caches move at once. */
 export async function announceIPv4(device: string, address: string): Promise<string | undefined> {
   const send = (style: '-U' | '-A') =>
-    execa('arping', [style, '-c', '1', '-w', '1', '-I', device, '-s', address, address], { reject: false, timeout: 5_000 });
+    execa('arping', [style, '-c', '1', '-w', '1', '-I', device, '-s', address, address], {
+      reject: false,
+      timeout: 5_000,
+    });
   try {
     const results = await Promise.all([send('-U'), send('-A')]);
     const failed = results.find((r) => r.failed && r.exitCode !== 1);
@@ -58,18 +72,22 @@ export async function ensureAddresses(ctx: StepContext): Promise<AddressOutcome>
   const stale = present.filter((a: AddressInfo) => a.scope === 'global' && !wanted.has(cidrOf(a)));
   for (const address of stale) {
     const cidr = cidrOf(address);
-    await inStep('addresses', 'AddressFailed', cidr, () => ip(ctx.pod, ['address', 'delete', cidr, 'dev', device]));
+    await inStep('addresses', 'AddressFailed', cidr, () =>
+      ip(ctx.pod, ['address', 'delete', cidr, 'dev', device]),
+    );
     ctx.undo.push(`removing ${cidr}`, () => ip(ctx.pod, ['address', 'add', cidr, 'dev', device]));
-    ctx.changed(`removed address ${cidr} from ${device} (not in the config)`);
+    ctx.changed('address', `removed address ${cidr} from ${device} (not in the config)`);
   }
   const presentCidrs = new Set(present.map(cidrOf));
   const added: EgressAddress[] = [];
   for (const address of ctx.config.addresses) {
     const cidr = wantedCidr(address);
     if (presentCidrs.has(cidr)) continue;
-    await inStep('addresses', 'AddressFailed', cidr, () => ip(ctx.pod, ['address', 'add', cidr, 'dev', device]));
+    await inStep('addresses', 'AddressFailed', cidr, () =>
+      ip(ctx.pod, ['address', 'add', cidr, 'dev', device]),
+    );
     ctx.undo.push(`adding ${cidr}`, () => ip(ctx.pod, ['address', 'delete', cidr, 'dev', device]));
-    ctx.changed(`added address ${cidr} to ${device}`);
+    ctx.changed('address', `added address ${cidr} to ${device}`);
     added.push(address);
   }
   await Promise.all(added.filter((a) => a.family === 6).map((a) => waitForDad(ctx, device, a)));
@@ -77,7 +95,7 @@ export async function ensureAddresses(ctx: StepContext): Promise<AddressOutcome>
   for (const address of added.filter((a) => a.family === 4)) {
     const problem = await announceIPv4(device, address.address);
     if (problem) warnings.push(`gratuitous ARP for ${address.address} not sent: ${problem}`);
-    else ctx.changed(`announced ${address.address} with gratuitous ARP`);
+    else ctx.changed('announce', `announced ${address.address} with gratuitous ARP`);
   }
   return { added, warnings };
 }

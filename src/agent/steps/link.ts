@@ -27,7 +27,12 @@ export async function inferMaster(ctx: StepContext, runner: Runner): Promise<str
   const links = await listLinks(runner);
   if (configured) {
     if (!links.some((l) => l.ifname === configured)) {
-      throw new StepError('interface', 'MasterNotFound', configured, `master interface ${configured} does not exist in ${runner.where}`);
+      throw new StepError(
+        'interface',
+        'MasterNotFound',
+        configured,
+        `master interface ${configured} does not exist in ${runner.where}`,
+      );
     }
     return configured;
   }
@@ -64,16 +69,18 @@ async function adopt(ctx: StepContext, link: LinkInfo): Promise<LinkOutcome> {
   const owned = link.ifalias === CREATED_ALIAS;
   const wantMtu = ctx.config.macvlan.mtu;
   if (wantMtu !== undefined && link.mtu !== wantMtu) {
-    await inStep('interface', 'InterfaceFailed', name, () => ip(ctx.pod, ['link', 'set', 'dev', name, 'mtu', String(wantMtu)]));
+    await inStep('interface', 'InterfaceFailed', name, () =>
+      ip(ctx.pod, ['link', 'set', 'dev', name, 'mtu', String(wantMtu)]),
+    );
     ctx.undo.push(`MTU of ${name}`, () => ip(ctx.pod, ['link', 'set', 'dev', name, 'mtu', String(link.mtu)]));
-    ctx.changed(`set MTU of ${name} to ${wantMtu}`);
+    ctx.changed('interface', `set MTU of ${name} to ${wantMtu}`);
   }
   if (!link.flags.includes('UP')) {
     await inStep('interface', 'InterfaceFailed', name, () => ip(ctx.pod, ['link', 'set', 'dev', name, 'up']));
     ctx.undo.push(`bringing ${name} up`, () => ip(ctx.pod, ['link', 'set', 'dev', name, 'down']));
-    ctx.changed(`brought ${name} up`);
+    ctx.changed('interface', `brought ${name} up`);
   }
-  if (!owned) ctx.changed(`adopted ${describe(link)}`);
+  if (!owned) ctx.changed('interface', `adopted ${describe(link)}`);
   return { createdNow: false, ownedByAgent: owned };
 }
 
@@ -81,7 +88,12 @@ async function create(ctx: StepContext): Promise<LinkOutcome> {
   const name = ctx.options.egressInterface;
   const masterRunner = ctx.master;
   if (!masterRunner) {
-    throw new StepError('interface', 'MasterNotFound', name, `${name} is not in the pod and no master namespace is visible to create it`);
+    throw new StepError(
+      'interface',
+      'MasterNotFound',
+      name,
+      `${name} is not in the pod and no master namespace is visible to create it`,
+    );
   }
   const master = await inStep('interface', 'MasterNotFound', 'master', () => inferMaster(ctx, masterRunner));
   const temporary = `ert${randomBytes(4).toString('hex')}`;
@@ -99,19 +111,42 @@ async function create(ctx: StepContext): Promise<LinkOutcome> {
     );
     undoTarget = { runner: ctx.pod, name: temporary };
   }
-  await inStep('interface', 'InterfaceFailed', temporary, () => ip(ctx.pod, ['link', 'set', 'dev', temporary, 'name', name]));
+  await inStep('interface', 'InterfaceFailed', temporary, () =>
+    ip(ctx.pod, ['link', 'set', 'dev', temporary, 'name', name]),
+  );
   undoTarget = { runner: ctx.pod, name };
   const mtu = ctx.config.macvlan.mtu;
   await inStep('interface', 'InterfaceFailed', name, () =>
-    ip(ctx.pod, ['link', 'set', 'dev', name, 'alias', CREATED_ALIAS, ...(mtu ? ['mtu', String(mtu)] : []), 'up']),
+    ip(ctx.pod, [
+      'link',
+      'set',
+      'dev',
+      name,
+      'alias',
+      CREATED_ALIAS,
+      ...(mtu ? ['mtu', String(mtu)] : []),
+      'up',
+    ]),
   );
-  ctx.changed(`created ${name}: macvlan ${mode} on ${master}${foreign ? ` in ${masterRunner.where}` : ''}${mtu ? `, MTU ${mtu}` : ''}`);
+  ctx.changed(
+    'interface',
+    `created ${name}: macvlan ${mode} on ${master}${foreign ? ` in ${masterRunner.where}` : ''}${mtu ? `, MTU ${mtu}` : ''}`,
+  );
   return { createdNow: true, ownedByAgent: true, master };
 }
 
-export async function ensureLink(ctx: StepContext): Promise<LinkOutcome> {
-  const existing = await inStep('interface', 'InterfaceFailed', ctx.options.egressInterface, () =>
-    findLink(ctx.pod, ctx.options.egressInterface),
-  );
-  return existing ? adopt(ctx, existing) : create(ctx);
+/** `mayCreate` false: the interface was adopted earlier, so if it is gone it is not ours to re-create. */
+export async function ensureLink(ctx: StepContext, mayCreate = true): Promise<LinkOutcome> {
+  const name = ctx.options.egressInterface;
+  const existing = await inStep('interface', 'InterfaceFailed', name, () => findLink(ctx.pod, name));
+  if (existing) return adopt(ctx, existing);
+  if (!mayCreate) {
+    throw new StepError(
+      'interface',
+      'InterfaceMissing',
+      name,
+      `the adopted interface ${name} has disappeared from the pod`,
+    );
+  }
+  return create(ctx);
 }

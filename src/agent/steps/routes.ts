@@ -44,13 +44,16 @@ const routeText = (r: { dst: string; gateway?: string; dev?: string }): string =
 
 /** The gateway of the cluster interface's default route, demoted or not. */
 function clusterGateway(routes: readonly RouteInfo[], clusterInterface: string): string | undefined {
-  return routes.find((r) => r.dst === 'default' && r.dev === clusterInterface && !isOurs(r) && r.gateway)?.gateway;
+  return routes.find((r) => r.dst === 'default' && r.dev === clusterInterface && !isOurs(r) && r.gateway)
+    ?.gateway;
 }
 
 /** The master namespace's default gateway, when it lies on one of the egress subnets of its family. */
 async function inferGateway(ctx: StepContext, family: Family): Promise<string | undefined> {
   if (!ctx.master) return undefined;
-  const gateway = (await listRoutes(ctx.master, family)).find((r) => r.dst === 'default' && r.gateway)?.gateway;
+  const gateway = (await listRoutes(ctx.master, family)).find(
+    (r) => r.dst === 'default' && r.gateway,
+  )?.gateway;
   if (!gateway) return undefined;
   const onSubnet = ctx.config.addresses.some((a) => {
     const prefix = parsePrefix(`${a.address}/${a.prefixLength}`);
@@ -93,7 +96,13 @@ async function masterHostRoutes(
     // Already on-link on the cluster interface: reachable without help.
     const onLink = current[family].some((r) => {
       const subnet = parsePrefix(normalDst(r.dst));
-      return r.dev === cluster && !r.gateway && subnet.ok && address.ok && prefixContains(subnet.value, address.value);
+      return (
+        r.dev === cluster &&
+        !r.gateway &&
+        subnet.ok &&
+        address.ok &&
+        prefixContains(subnet.value, address.value)
+      );
     });
     return onLink ? [] : [{ family, dst: `${a.local}/${hostLength(family)}`, gateway, dev: cluster }];
   });
@@ -153,10 +162,25 @@ async function run(ctx: StepContext, what: string, args: string[]): Promise<void
 }
 
 /** Moves a foreign default route to DEMOTED_METRIC, or back. */
-async function moveDefault(ctx: StepContext, family: Family, route: RouteInfo, metric: number | undefined): Promise<RouteInfo> {
+async function moveDefault(
+  ctx: StepContext,
+  family: Family,
+  route: RouteInfo,
+  metric: number | undefined,
+): Promise<RouteInfo> {
   const moved: RouteInfo = { ...route, ...(metric === undefined ? { metric: undefined } : { metric }) };
   const proto = route.protocol && route.protocol !== 'unspec' ? route.protocol : undefined;
-  await run(ctx, routeText(route), routeArgs(family, { dst: 'default', ...(route.gateway ? { gateway: route.gateway } : {}), dev: route.dev ?? '', ...(proto ? { protocol: proto } : {}), ...(metric !== undefined ? { metric } : {}) }));
+  await run(
+    ctx,
+    routeText(route),
+    routeArgs(family, {
+      dst: 'default',
+      ...(route.gateway ? { gateway: route.gateway } : {}),
+      dev: route.dev ?? '',
+      ...(proto ? { protocol: proto } : {}),
+      ...(metric !== undefined ? { metric } : {}),
+    }),
+  );
   await run(ctx, routeText(route), deleteRouteArgs(family, route));
   return moved;
 }
@@ -171,49 +195,77 @@ export async function ensureRoutes(ctx: StepContext): Promise<void> {
     for (const route of routes.filter((r) => isOurs(r) && !want.some((w) => sameRoute(r, w)))) {
       await run(ctx, routeText(route), deleteRouteArgs(family, route));
       ctx.undo.push(`removing route ${routeText(route)}`, () =>
-        ip(ctx.pod, routeArgs(family, { dst: route.dst, ...(route.gateway ? { gateway: route.gateway } : {}), dev: route.dev ?? '', protocol: AGENT_ROUTE_PROTO })),
+        ip(
+          ctx.pod,
+          routeArgs(family, {
+            dst: route.dst,
+            ...(route.gateway ? { gateway: route.gateway } : {}),
+            dev: route.dev ?? '',
+            protocol: AGENT_ROUTE_PROTO,
+          }),
+        ),
       );
-      ctx.changed(`removed route ${routeText(route)} (no longer wanted)`);
+      ctx.changed('route', `removed route ${routeText(route)} (no longer wanted)`);
     }
     if (wantDefault) {
       for (const route of routes.filter((r) => r.dst === 'default' && !isOurs(r) && !isDemoted(r))) {
         const original = route.metric;
         const demoted = await moveDefault(ctx, family, route, DEMOTED_METRIC);
         ctx.undo.push(`demoting ${routeText(route)}`, () => moveDefault(ctx, family, demoted, original));
-        ctx.changed(`kept the previous default route ${routeText(route)} at metric ${DEMOTED_METRIC}`);
+        ctx.changed(
+          'route',
+          `kept the previous default route ${routeText(route)} at metric ${DEMOTED_METRIC}`,
+        );
       }
     } else {
       for (const route of routes.filter(isDemoted)) {
         const restored = await moveDefault(ctx, family, route, NORMAL_METRIC[family]);
-        ctx.undo.push(`restoring ${routeText(route)}`, () => moveDefault(ctx, family, restored, DEMOTED_METRIC));
-        ctx.changed(`restored the default route ${routeText(route)}`);
+        ctx.undo.push(`restoring ${routeText(route)}`, () =>
+          moveDefault(ctx, family, restored, DEMOTED_METRIC),
+        );
+        ctx.changed('route', `restored the default route ${routeText(route)}`);
       }
     }
     for (const route of want) {
       if (routes.some((r) => isOurs(r) && sameRoute(r, route))) continue;
       // A route the pod already had for this destination stays as it is, and stays not ours.
-      if (route.dst !== 'default' && routes.some((r) => !isOurs(r) && normalDst(r.dst) === route.dst)) continue;
+      if (route.dst !== 'default' && routes.some((r) => !isOurs(r) && normalDst(r.dst) === route.dst))
+        continue;
       await run(ctx, routeText(route), routeArgs(family, { ...route, protocol: AGENT_ROUTE_PROTO }));
-      ctx.undo.push(`adding route ${routeText(route)}`, () => ip(ctx.pod, deleteRouteArgs(family, { ...route, protocol: AGENT_ROUTE_PROTO })));
-      ctx.changed(`added route ${routeText(route)}`);
+      ctx.undo.push(`adding route ${routeText(route)}`, () =>
+        ip(ctx.pod, deleteRouteArgs(family, { ...route, protocol: AGENT_ROUTE_PROTO })),
+      );
+      ctx.changed('route', `added route ${routeText(route)}`);
     }
   }
 }
 
 /** Cleanup: remove the agent's routes and put the previous default routes back. */
-export async function removeRoutes(pod: Runner, changed: (line: string) => void): Promise<void> {
+export async function removeRoutes(
+  pod: Runner,
+  changed: (kind: 'route', message: string) => void,
+): Promise<void> {
   for (const family of [4, 6] as const) {
     const routes = await listRoutes(pod, family);
     for (const route of routes.filter(isOurs)) {
       await ip(pod, deleteRouteArgs(family, route)).catch(() => undefined);
-      changed(`removed route ${routeText(route)}`);
+      changed('route', `removed route ${routeText(route)}`);
     }
     for (const route of routes.filter(isDemoted)) {
       const metric = NORMAL_METRIC[family];
       const proto = route.protocol && route.protocol !== 'unspec' ? route.protocol : undefined;
-      await ip(pod, routeArgs(family, { dst: 'default', ...(route.gateway ? { gateway: route.gateway } : {}), dev: route.dev ?? '', ...(proto ? { protocol: proto } : {}), ...(metric !== undefined ? { metric } : {}) }));
+      await ip(
+        pod,
+        routeArgs(family, {
+          dst: 'default',
+          ...(route.gateway ? { gateway: route.gateway } : {}),
+          dev: route.dev ?? '',
+          ...(proto ? { protocol: proto } : {}),
+          ...(metric !== undefined ? { metric } : {}),
+        }),
+      );
       await ip(pod, deleteRouteArgs(family, route));
-      changed(`restored the default route ${routeText(route)}`);
+      changed('route', `restored the default route ${routeText(route)}`);
     }
   }
 }

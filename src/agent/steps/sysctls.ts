@@ -5,7 +5,10 @@ import type { StepContext } from '../context.js';
 import { inStep } from '../stepError.js';
 
 /** The sysctls the data path needs, and nothing more. */
-export function wantedSysctls(families: ReadonlySet<Family>, egressInterface: string): { key: Sysctl; value: string }[] {
+export function wantedSysctls(
+  families: ReadonlySet<Family>,
+  egressInterface: string,
+): { key: Sysctl; value: string }[] {
   const wanted: { key: Sysctl; value: string }[] = [];
   if (families.has(4)) wanted.push({ key: sysctl('net', 'ipv4', 'ip_forward'), value: '1' });
   if (families.has(6)) {
@@ -25,7 +28,7 @@ export async function ensureSysctls(ctx: StepContext): Promise<void> {
       if (before === value) return;
       await writeSysctl(key, value);
       ctx.undo.push(`${name}=${value}`, () => writeSysctl(key, before));
-      ctx.changed(`set ${name}=${value} (was ${before})`);
+      ctx.changed('sysctl', `set ${name}=${value} (was ${before})`);
     });
   }
 }

@@ -3,9 +3,15 @@ import { cleanup } from '../../agent/cleanup.js';
 import type { ApplyOptions } from '../../agent/context.js';
 import { formatIssue } from '../../config/issues.js';
 import type { RouterConfig } from '../../config/model.js';
-import { configSourceFrom, loadFromSource } from '../configSource.js';
+import { type ConfigSource, configSourceFrom, loadFromSource } from '../configSource.js';
 import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type Io } from '../io.js';
-import { agentOptionsFrom, CONFIG_OPTIONS, CONFIG_OPTIONS_HELP, type OptionSpec, parseCommandArgs } from '../options.js';
+import {
+  agentOptionsFrom,
+  CONFIG_OPTIONS,
+  CONFIG_OPTIONS_HELP,
+  type OptionSpec,
+  parseCommandArgs,
+} from '../options.js';
 import { clusterCidrs } from './render.js';
 
 export const SYSTEM_OPTIONS: OptionSpec = {
@@ -54,6 +60,20 @@ export interface SystemCommandInput {
   readonly options: ApplyOptions;
 }
 
+/** The flags shared by apply, cleanup and run, as options and a config source. */
+export function systemOptionsFrom(
+  values: Record<string, unknown>,
+  positionals: readonly string[],
+): { options: ApplyOptions; source: ConfigSource } {
+  const agentOptions = agentOptionsFrom(values as Parameters<typeof agentOptionsFrom>[0]);
+  const options: ApplyOptions = {
+    ...agentOptions,
+    clusterCidrs: clusterCidrs(values['cluster-cidr'] as string[]),
+    ...(values['master-netns'] ? { masterNetns: values['master-netns'] as string } : {}),
+  };
+  return { options, source: configSourceFrom(positionals, Boolean(values['from-env'])) };
+}
+
 /** Parses the flags shared by apply, cleanup and run, and loads the config. Undefined: already answered. */
 export async function prepareSystemCommand(
   argv: readonly string[],
@@ -66,15 +86,12 @@ export async function prepareSystemCommand(
     io.out(help);
     return { exit: EXIT_OK, values };
   }
-  const agentOptions = agentOptionsFrom(values as Parameters<typeof agentOptionsFrom>[0]);
-  const options: ApplyOptions = {
-    ...agentOptions,
-    clusterCidrs: clusterCidrs(values['cluster-cidr'] as string[]),
-    ...(values['master-netns'] ? { masterNetns: values['master-netns'] as string } : {}),
-  };
-  const result = await loadFromSource(configSourceFrom(positionals, Boolean(values['from-env'])), agentOptions, io);
+  const { options, source } = systemOptionsFrom(values, positionals);
+  const result = await loadFromSource(source, options, io);
   if (!result.ok) {
-    io.err(`invalid config in ${result.origin}; nothing was changed:\n${result.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}\n`);
+    io.err(
+      `invalid config in ${result.origin}; nothing was changed:\n${result.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}\n`,
+    );
     return { exit: EXIT_INVALID, values };
   }
   return { input: { config: result.config, options }, values };
@@ -89,14 +106,20 @@ export async function applyCommand(argv: readonly string[], io: Io): Promise<num
     return EXIT_OK;
   }
   try {
-    const result = await apply(config, options, (line) => io.out(`changed: ${line}\n`));
+    const result = await apply(config, options, (change) => io.out(`changed: ${change.message}\n`));
     for (const warning of result.warnings) io.err(`warning: ${warning}\n`);
-    io.out(result.changes.length === 0 ? 'applied: already in place, nothing changed\n' : `applied: ${result.changes.length} change(s), verified\n`);
+    io.out(
+      result.changes.length === 0
+        ? 'applied: already in place, nothing changed\n'
+        : `applied: ${result.changes.length} change(s), verified\n`,
+    );
     return EXIT_OK;
   } catch (error) {
     if (!(error instanceof ApplyFailure)) throw error;
     const { failure } = error;
-    io.err(`apply failed at step ${failure.step} (${failure.reason}) on ${failure.object}: ${failure.detail}\n`);
+    io.err(
+      `apply failed at step ${failure.step} (${failure.reason}) on ${failure.object}: ${failure.detail}\n`,
+    );
     io.err(
       error.changesUndone.length > 0
         ? `rolled back ${error.changesUndone.length} change(s) made by this run\n`
@@ -112,7 +135,7 @@ export async function cleanupCommand(argv: readonly string[], io: Io): Promise<n
   if (!prepared.input) return prepared.exit ?? EXIT_FAILURE;
   const { config, options } = prepared.input;
   try {
-    const changes = await cleanup(config, options, (line) => io.out(`changed: ${line}\n`));
+    const changes = await cleanup(config, options, (change) => io.out(`changed: ${change.message}\n`));
     io.out(changes.length === 0 ? 'cleanup: nothing to remove\n' : `cleanup: ${changes.length} change(s)\n`);
     return EXIT_OK;
   } catch (error) {

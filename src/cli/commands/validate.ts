@@ -11,7 +11,7 @@ Checks a config completely without touching the system. CONFIG is an EgressRoute
 Every problem is reported as one line "path: reason". Exit 0 valid, 2 invalid, 1 unreadable.
 
 Options:
-  --output text|json         json prints {valid, format, errors, config}
+  --output text|json         json prints {valid, errors, and when valid: format, config}
 ${CONFIG_OPTIONS_HELP}
 
 Example:

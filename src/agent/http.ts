@@ -1,0 +1,102 @@
+/**
+ * The read-only health server: /healthz, /readyz, /status, /metrics. GET and HEAD only,
+ * no request bodies, short timeouts, and nothing internal (stacks, secrets) in responses.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HealthAddr } from '../config/healthAddr.js';
+
+export interface HealthSource {
+  alive(): boolean;
+  ready(): { ready: boolean; reason: string; message: string };
+  status(): Promise<unknown>;
+  metrics(): Promise<{ contentType: string; body: string }>;
+}
+
+const PATHS = new Set(['/healthz', '/readyz', '/status', '/metrics']);
+
+function send(res: ServerResponse, code: number, body: string, type = 'text/plain; charset=utf-8'): void {
+  res.writeHead(code, {
+    'content-type': type,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+async function handle(source: HealthSource, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  if (!PATHS.has(path)) return send(res, 404, 'not found\n');
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD');
+    return send(res, 405, 'method not allowed\n');
+  }
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (length > 0 || req.headers['transfer-encoding'])
+    return send(res, 413, 'request bodies are not accepted\n');
+  switch (path) {
+    case '/healthz':
+      return source.alive() ? send(res, 200, 'ok\n') : send(res, 503, 'control loop stuck\n');
+    case '/readyz': {
+      const { ready, reason, message } = source.ready();
+      return send(res, ready ? 200 : 503, ready ? 'ready\n' : `not ready: ${reason}: ${message}\n`);
+    }
+    case '/status':
+      return send(res, 200, `${JSON.stringify(await source.status(), null, 2)}\n`, 'application/json');
+    default: {
+      const metrics = await source.metrics();
+      return send(res, 200, metrics.body, metrics.contentType);
+    }
+  }
+}
+
+export interface HealthServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const why = error.code === 'EADDRINUSE' ? 'the port is in use' : error.message;
+      reject(new Error(`cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port}: ${why}`));
+    });
+    server.listen({ port, host }, () => {
+      server.removeAllListeners('error');
+      resolve();
+    });
+  });
+}
+
+export async function startHealthServer(
+  addr: HealthAddr,
+  source: HealthSource,
+  onError: (message: string) => void,
+): Promise<HealthServer> {
+  const server = createServer(
+    { maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: 5_000 },
+    (req, res) => {
+      handle(source, req, res).catch((error: unknown) => {
+        onError(`health server: ${(error as Error).message}`);
+        if (!res.headersSent) send(res, 500, 'internal error\n');
+        else res.destroy();
+      });
+    },
+  );
+  server.keepAliveTimeout = 5_000;
+  if (addr.host) await listen(server, addr.port, addr.host);
+  else {
+    // Every address: dual-stack where the pod has IPv6, IPv4 only where it does not.
+    await listen(server, addr.port, '::').catch((error: Error) =>
+      /in use/.test(error.message) ? Promise.reject(error) : listen(server, addr.port, '0.0.0.0'),
+    );
+  }
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,133 @@
+import { Agent, fingerprintOf } from '../../agent/agent.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from '../../agent/logger.js';
+import type { ConfigLoad } from '../../agent/reconciler.js';
+import { loadConfigText, loadLegacyEnv } from '../../config/load.js';
+import { version } from '../../version.js';
+import { readConfigText } from '../configSource.js';
+import { EXIT_OK, type Io, RuntimeFailure, UsageError } from '../io.js';
+import { healthAddrFrom, parseCommandArgs } from '../options.js';
+import { SYSTEM_OPTIONS, SYSTEM_OPTIONS_HELP, systemOptionsFrom } from './apply.js';
+
+export const RUN_HELP = `Usage: egress-router-agent run CONFIG [options]
+
+The egress-router pod's main container: applies as "apply" does, then keeps it true.
+It reloads the config when the file changes (a ConfigMap's ..data swap included) or on
+SIGHUP, repairs changes made behind its back (table, addresses, routes, link, sysctls), checks
+the gateway, and serves health and status on --health-addr:
+  GET /healthz   200 while the control loop is alive
+  GET /readyz    200 only while Available is True
+  GET /status    conditions, effective config, interface, per-rule connections (JSON)
+  GET /metrics   Prometheus text
+SIGTERM/SIGINT stop it within a few seconds (exit 0); with --cleanup-on-exit it first removes
+its addresses, table and created interface so another pod can claim the egress IP.
+
+Options:
+  --resync-interval SECONDS  full check period, the safety net under event-driven repair (default 10)
+  --cleanup-on-exit          remove what was applied on SIGTERM/SIGINT
+  --log-level LEVEL          fatal, error, warn, info, debug, trace (default info)
+  --log-format json|pretty   (default: pretty on a terminal, else json)
+${SYSTEM_OPTIONS_HELP}
+
+Example:
+  ip netns exec router-pod egress-router-agent run /etc/egress-router/egressrouter.yaml \\
+      --master-netns /run/netns/node --health-addr :9099 --cleanup-on-exit
+`;
+
+function positiveSeconds(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || value <= 0 || value > 86_400) {
+    throw new UsageError(
+      `--resync-interval must be a number of seconds in (0, 86400], got ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}
+
+export async function runCommand(argv: readonly string[], io: Io): Promise<number> {
+  const parsed = parseCommandArgs(argv, {
+    ...SYSTEM_OPTIONS,
+    'resync-interval': { type: 'string' },
+    'cleanup-on-exit': { type: 'boolean' },
+    'log-level': { type: 'string', default: 'info' },
+    'log-format': { type: 'string' },
+  });
+  const values = parsed.values as Record<string, unknown>;
+  const positionals = parsed.positionals;
+  if (values.help) {
+    io.out(RUN_HELP);
+    return EXIT_OK;
+  }
+  const level = values['log-level'] as string;
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const format = values['log-format'] as string | undefined;
+  if (format !== undefined && format !== 'json' && format !== 'pretty')
+    throw new UsageError('--log-format must be json or pretty');
+  const { options, source } = systemOptionsFrom(values, positionals);
+  const healthAddr = healthAddrFrom(values['health-addr'] as string | undefined);
+  const resyncMs = positiveSeconds(values['resync-interval'] as string | undefined, 10) * 1000;
+  const log = createLogger(level as LogLevel, format ? format === 'pretty' : Boolean(process.stdout.isTTY));
+
+  const readConfig = async (): Promise<ConfigLoad> => {
+    if (source.fromEnv) {
+      const keys = ['EGRESS_SOURCE', 'EGRESS_GATEWAY', 'EGRESS_DESTINATION', 'EGRESS_ROUTER_MODE'];
+      return {
+        ...loadLegacyEnv(io.env, options),
+        fingerprint: fingerprintOf(JSON.stringify(keys.map((k) => io.env[k] ?? null))),
+      };
+    }
+    const text = await readConfigText(source.path!, io).catch((error: Error) => ({ error }));
+    if (typeof text !== 'string') {
+      return {
+        ok: false,
+        issues: [{ path: '', message: text.error.message }],
+        fingerprint: `unreadable:${text.error.message}`,
+      };
+    }
+    return { ...loadConfigText(text, options), fingerprint: fingerprintOf(text) };
+  };
+
+  const agent = new Agent({
+    options,
+    healthAddr,
+    resyncMs,
+    cleanupOnExit: Boolean(values['cleanup-on-exit']),
+    ...(source.path && source.path !== '-' ? { configPath: source.path } : {}),
+    readConfig,
+    version: version(),
+    log,
+  });
+  // `on`, not `once`: execa's signal-exit re-raises a signal it believes nobody else handles,
+  // and a `once` listener has already removed itself by the time signal-exit looks.
+  let onStop: (signal: string) => void = () => {};
+  const stopped = new Promise<string>((resolve) => {
+    onStop = resolve;
+  });
+  const onTerm = () => onStop('SIGTERM');
+  const onInt = () => onStop('SIGINT');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  const onHup = () => {
+    log.info('SIGHUP: reloading');
+    void agent.reconciler.trigger('signal');
+  };
+  process.on('SIGHUP', onHup);
+  try {
+    await agent.start();
+  } catch (error) {
+    process.off('SIGHUP', onHup);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    await agent.stop();
+    throw new RuntimeFailure((error as Error).message);
+  }
+  const signal = await stopped;
+  log.info({ signal }, 'stopping');
+  process.off('SIGHUP', onHup);
+  await agent.stop();
+  log.info('stopped');
+  process.off('SIGTERM', onTerm);
+  process.off('SIGINT', onInt);
+  return EXIT_OK;
+}
