@@ -73,10 +73,10 @@ export class Agent {
     });
   }
 
-  /** Counters are read from the kernel at most once a second, however often metrics are scraped. */
+  /** Counters are read from the kernel at most four times a second, however often metrics are scraped. */
   private ruleConnections(): Promise<readonly RuleConnections[]> {
     const now = Date.now();
-    if (this.countersCache && now - this.countersCache.at < 1_000) return this.countersCache.value;
+    if (this.countersCache && now - this.countersCache.at < 250) return this.countersCache.value;
     const config = this.reconciler.config;
     const value = (async () => {
       if (!config) return [];

@@ -249,11 +249,11 @@ export class Reconciler {
           .map((g) => `gateway ${g.gateway} does not answer (neighbour state ${g.state})`)
           .join('; '),
       };
-    } else if (changes.length > 0 && !configChanged && this.lastRepair) {
+    } else if (!configChanged && changes.some((c) => c.kind !== 'announce') && this.lastRepair) {
       degraded = {
         status: 'False',
         reason: 'DriftRepaired',
-        message: `repaired at ${this.lastRepair.time}: ${changes.map((c) => c.message).join('; ')}`,
+        message: `repaired at ${this.lastRepair.time}: ${this.lastRepair.changes.map((c) => c.message).join('; ')}`,
       };
     } else if (
       this.conditions.Degraded.status === 'False' &&
@@ -268,7 +268,7 @@ export class Reconciler {
       Progressing: {
         status: 'False',
         reason: 'Applied',
-        message: configChanged ? 'the new config is applied' : 'nothing to do',
+        message: 'the config is applied',
       },
       Degraded: degraded,
     });

@@ -2,6 +2,7 @@
 
 import { version } from '../version.js';
 import { applyCommand, cleanupCommand } from './commands/apply.js';
+import { demoCommand } from './commands/demo.js';
 import { renderCommand } from './commands/render.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     run: runCommand,
     summary: 'apply, then keep it true: reload, repair drift, serve health and status',
   },
+  demo: { run: demoCommand, summary: 'see it work: a virtual network, the agent, traffic through it' },
   status: { run: statusCommand, summary: "show a running agent's conditions and per-rule connections" },
 };
 

@@ -128,8 +128,8 @@ export function parseCniConfig(document: unknown, basePath = ''): DraftResult {
   }
 
   const draft: DraftConfig = {
-    // `plugins[N]` (a conflist) is still a CNI config; only `spec.config` comes from a NAD.
-    format: basePath === 'spec.config' ? 'NetworkAttachmentDefinition' : 'CNI',
+    // `plugins[N]` (a conflist) is still a CNI config; only what sits under `spec.config` comes from a NAD.
+    format: basePath.startsWith('spec.config') ? 'NetworkAttachmentDefinition' : 'CNI',
     ...(cni.name !== undefined ? { name: cni.name } : {}),
     macvlanMode,
     ...(cni.interfaceArgs?.master !== undefined

@@ -64,6 +64,11 @@ function parseNad(document: Record<string, unknown>): DraftResult {
   } catch (error) {
     return issue(`is not valid JSON: ${(error as Error).message}`, 'spec.config');
   }
+  if (classify(config) === 'CNIList') {
+    const plugins = (config as { plugins: unknown[] }).plugins;
+    const index = plugins.findIndex((p) => isRecord(p) && p.type === 'egress-router');
+    return parseCniConfig(plugins[index], `spec.config.plugins[${index}]`);
+  }
   if (classify(config) !== 'CNI') {
     return issue(
       `must be an egress-router CNI config ("type": "egress-router"), got ${describeDocument(config)}`,
@@ -101,7 +106,12 @@ function decodeDocuments(text: string): { documents?: unknown[]; error?: string 
     }
   }
   try {
-    const parsed = YAML.parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true });
+    const parsed = YAML.parseAllDocuments(text, {
+      // YAML 1.1, as kubectl reads manifests: `port: 0120` is octal 80 there too, never 120.
+      version: '1.1',
+      uniqueKeys: true,
+      prettyErrors: true,
+    });
     if (!Array.isArray(parsed)) return { documents: [] };
     const documents: unknown[] = [];
     for (const doc of parsed) {

@@ -116,7 +116,12 @@ function checkGateway(
   field: Located<string>,
   prefix: IpPrefix,
 ): { ip: IpLiteral; path: string } | undefined {
-  const ip = checkTarget(issues, field, 'gateway');
+  // An IPv6 router is usually reached at its link-local address; on a known interface it needs no zone.
+  const linkLocal = parseIp(field.value);
+  const ip =
+    linkLocal.ok && linkLocal.value.family === 6 && /^fe[89ab]/.test(linkLocal.value.address)
+      ? linkLocal.value
+      : checkTarget(issues, field, 'gateway');
   if (!ip) return undefined;
   if (ip.family !== prefix.family) {
     issues.add(
@@ -130,8 +135,9 @@ function checkGateway(
     return undefined;
   }
   const hostPrefix = prefix.prefixLength === (prefix.family === 4 ? 32 : 128);
-  // A host-prefix address reaches its gateway through an on-link host route, as the 3.x router did.
-  if (!hostPrefix && !prefixContains(prefix, ip)) {
+  // A host-prefix address reaches its gateway through an on-link host route, as the 3.x router did;
+  // a link-local gateway is on-link by definition.
+  if (!hostPrefix && !/^fe[89ab]/.test(ip.address) && !prefixContains(prefix, ip)) {
     issues.add(
       field.path,
       `gateway ${ip.address} is outside the subnet ${prefix.address}/${prefix.prefixLength}`,
