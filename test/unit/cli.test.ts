@@ -190,7 +190,10 @@ describe('validate', () => {
     const result = await runCli(['validate', '-', '--output', 'json'], { stdin: INVALID });
     expect(result.code).toBe(2);
     expect(result.stderr).toBe('');
-    const document = JSON.parse(result.stdout) as { valid: boolean; errors: { path: string; message: string }[] };
+    const document = JSON.parse(result.stdout) as {
+      valid: boolean;
+      errors: { path: string; message: string }[];
+    };
     expect(document.valid).toBe(false);
     expect(document).not.toHaveProperty('config');
     expect(document.errors).toHaveLength(3);
@@ -343,12 +346,23 @@ describe('render', () => {
 
   it('--interface, --cluster-interface, --health-addr and --cluster-cidr are reflected', async () => {
     const args = ['render', EXAMPLE, '--interface', 'egress0', '--cluster-interface', 'ens3'];
-    const more = ['--health-addr', '[::]:8443', '--cluster-cidr', '10.128.0.0/14', '--cluster-cidr', 'fd00::/48'];
+    const more = [
+      '--health-addr',
+      '[::]:8443',
+      '--cluster-cidr',
+      '10.128.0.0/14',
+      '--cluster-cidr',
+      'fd00::/48',
+    ];
     const json = await runCli([...args, ...more, '--format', 'json']);
     expect(json.code).toBe(0);
     const document = JSON.parse(json.stdout) as {
       nftables: unknown[];
-      plan: { link: { name: string }; clusterInterface: string; routes: { destination: string; device: string }[] };
+      plan: {
+        link: { name: string };
+        clusterInterface: string;
+        routes: { destination: string; device: string }[];
+      };
     };
     expect(document.plan.link.name).toBe('egress0');
     expect(document.plan.clusterInterface).toBe('ens3');
@@ -387,7 +401,9 @@ describe('render', () => {
 
   it('reads stdin with "-" and renders the same as from the file', async () => {
     const fromFile = await runCli(['render', EXAMPLE, '--format', 'json']);
-    const fromStdin = await runCli(['render', '-', '--format', 'json'], { stdin: readFileSync(EXAMPLE, 'utf8') });
+    const fromStdin = await runCli(['render', '-', '--format', 'json'], {
+      stdin: readFileSync(EXAMPLE, 'utf8'),
+    });
     expect(fromStdin.code).toBe(0);
     expect(fromStdin.stdout).toBe(fromFile.stdout);
   });
@@ -413,7 +429,9 @@ describe('render', () => {
     });
     expect(moved.code).toBe(0);
     expect(moved.stdout).toContain('9099');
-    const batch = JSON.parse(moved.stdout) as { nftables: { add?: { map?: { name: string; elem?: unknown } } }[] };
+    const batch = JSON.parse(moved.stdout) as {
+      nftables: { add?: { map?: { name: string; elem?: unknown } } }[];
+    };
     const addr4 = batch.nftables.find((c) => c.add?.map?.name === 'redirect_addr4');
     expect(addr4?.add?.map?.elem).toEqual([[{ concat: ['tcp', 9099] }, '192.0.2.10']]);
     expect(moved.stdout).toContain('"right": 9100');

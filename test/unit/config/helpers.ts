@@ -29,13 +29,15 @@ export function loadEnv(
 
 /** The config of an ok result; fails the test with every issue when it is not ok. */
 export function expectOk(result: LoadResult): RouterConfig {
-  if (!result.ok) throw new Error(`expected a valid config, got issues:\n${JSON.stringify(result.issues, null, 2)}`);
+  if (!result.ok)
+    throw new Error(`expected a valid config, got issues:\n${JSON.stringify(result.issues, null, 2)}`);
   return result.config;
 }
 
 /** The issues of a failed result; fails the test when the result is ok. */
 export function expectIssues(result: LoadResult): ConfigIssue[] {
-  if (result.ok) throw new Error(`expected issues, got a valid config:\n${JSON.stringify(result.config, null, 2)}`);
+  if (result.ok)
+    throw new Error(`expected issues, got a valid config:\n${JSON.stringify(result.config, null, 2)}`);
   expect(result.issues.length).toBeGreaterThan(0);
   for (const issue of result.issues) {
     expect(typeof issue.path).toBe('string');
@@ -70,7 +72,13 @@ export function expectIssueAt(issues: readonly ConfigIssue[], path: string, mess
 
 /** EgressRouter JSON text with the given spec (and optional extra top-level fields). */
 export function egressRouterJson(spec: unknown, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({ apiVersion: API_VERSION, kind: 'EgressRouter', metadata: { name: 'r' }, spec, ...extra });
+  return JSON.stringify({
+    apiVersion: API_VERSION,
+    kind: 'EgressRouter',
+    metadata: { name: 'r' },
+    spec,
+    ...extra,
+  });
 }
 
 /** A spec that validates: one IPv4 address with gateway, no rules, no fallback. */

@@ -54,9 +54,12 @@ describe('parseIp: IPv4', () => {
     },
   );
 
-  it.each(['256.1.1.1', '1.2.3.256', '999.0.0.1', '1.300.2.3'])('rejects the octet above 255 in %s', (text) => {
-    expect(ipError(text)).toMatch(/octet above 255/);
-  });
+  it.each(['256.1.1.1', '1.2.3.256', '999.0.0.1', '1.300.2.3'])(
+    'rejects the octet above 255 in %s',
+    (text) => {
+      expect(ipError(text)).toMatch(/octet above 255/);
+    },
+  );
 
   it.each([
     '1.2.3',
@@ -84,9 +87,12 @@ describe('parseIp: IPv4', () => {
     expect(ipError('')).toBe('must not be empty');
   });
 
-  it.each([' 1.2.3.4', '1.2.3.4 ', '\t1.2.3.4', '1.2.3.4\n'])('rejects surrounding whitespace in %j', (text) => {
-    expect(ipError(text)).toMatch(/surrounding whitespace/);
-  });
+  it.each([' 1.2.3.4', '1.2.3.4 ', '\t1.2.3.4', '1.2.3.4\n'])(
+    'rejects surrounding whitespace in %j',
+    (text) => {
+      expect(ipError(text)).toMatch(/surrounding whitespace/);
+    },
+  );
 
   it('rejects text too long to be an address without scanning it', () => {
     expect(ipError('1'.repeat(65))).toBe('is too long to be an IP address');
@@ -118,9 +124,12 @@ describe('parseIp: IPv6', () => {
     expect(parseIp(text)).toEqual({ ok: true, value: { address: canonical, family: 6 } });
   });
 
-  it.each(['fe80::1%eth0', 'fe80::1%1', '2001:db8::1%', 'fe80::1%25eth0'])('rejects the zone in %s', (text) => {
-    expect(ipError(text)).toMatch(/must not carry a zone/);
-  });
+  it.each(['fe80::1%eth0', 'fe80::1%1', '2001:db8::1%', 'fe80::1%25eth0'])(
+    'rejects the zone in %s',
+    (text) => {
+      expect(ipError(text)).toMatch(/must not carry a zone/);
+    },
+  );
 
   it.each(['::ffff:192.0.2.1', '::FFFF:192.0.2.1', '0:0:0:0:0:ffff:192.0.2.1', '::ffff:c000:201'])(
     'rejects the IPv4-mapped address %s',

@@ -8,7 +8,12 @@ import {
   type MacvlanMode,
   type RouterConfig,
 } from '../../../src/config/model.js';
-import { egressSubnets, gatewaysOf, type PlanOptions, planInterface } from '../../../src/plan/interfacePlan.js';
+import {
+  egressSubnets,
+  gatewaysOf,
+  type PlanOptions,
+  planInterface,
+} from '../../../src/plan/interfacePlan.js';
 
 interface SpecInput {
   addresses: { ip: string; gateway?: string }[];
@@ -59,7 +64,10 @@ describe('planInterface: addresses', () => {
   });
 
   it('egressSubnets gives the on-link subnet of each address', () => {
-    expect(egressSubnets(egressRouter({ addresses: [V4, V6] }))).toEqual(['192.0.2.0/24', '2001:db8:100::/64']);
+    expect(egressSubnets(egressRouter({ addresses: [V4, V6] }))).toEqual([
+      '192.0.2.0/24',
+      '2001:db8:100::/64',
+    ]);
   });
 });
 
@@ -93,7 +101,10 @@ describe('planInterface: routes', () => {
   });
 
   it('a host-prefix address reaches a gateway outside it through the host route', () => {
-    const plan = planInterface(egressRouter({ addresses: [{ ip: '192.0.2.100/32', gateway: '192.0.2.1' }] }), OPTIONS);
+    const plan = planInterface(
+      egressRouter({ addresses: [{ ip: '192.0.2.100/32', gateway: '192.0.2.1' }] }),
+      OPTIONS,
+    );
     expect(plan.routes.map((r) => r.destination)).toEqual(['192.0.2.1/32', 'default']);
   });
 
@@ -101,7 +112,9 @@ describe('planInterface: routes', () => {
     const plan = planInterface(egressRouter({ addresses: [{ ip: '192.0.2.100/24' }, V6] }), OPTIONS);
     expect(plan.routes.every((r) => r.family === 6)).toBe(true);
     expect(plan.routes).toHaveLength(2);
-    expect(planInterface(egressRouter({ addresses: [{ ip: '192.0.2.100/24' }] }), OPTIONS).routes).toEqual([]);
+    expect(planInterface(egressRouter({ addresses: [{ ip: '192.0.2.100/24' }] }), OPTIONS).routes).toEqual(
+      [],
+    );
   });
 
   it('an inferred gateway yields the same routes as a configured one', () => {
@@ -122,7 +135,11 @@ describe('planInterface: routes', () => {
   it('cluster CIDRs with a known cluster gateway: via that gateway on the cluster interface', () => {
     const plan = planInterface(
       egressRouter({ addresses: [V4, V6] }),
-      { ...OPTIONS, clusterInterface: 'ens3', clusterCidrs: ['10.128.0.0/14', 'fd00:10::/48', '172.30.0.0/16'] },
+      {
+        ...OPTIONS,
+        clusterInterface: 'ens3',
+        clusterCidrs: ['10.128.0.0/14', 'fd00:10::/48', '172.30.0.0/16'],
+      },
       { clusterGateways: { 4: '10.128.0.1', 6: 'fd00:10::1' } },
     );
     expect(plan.routes.slice(4)).toEqual([
@@ -236,7 +253,13 @@ describe('planInterface: link', () => {
       }),
     );
     const plan = planInterface(config, { ...OPTIONS, egressInterface: 'egress0', clusterInterface: 'ens3' });
-    expect(plan.link).toEqual({ name: 'egress0', kind: 'macvlan', mode: 'private', master: 'eth1', mtu: 9000 });
+    expect(plan.link).toEqual({
+      name: 'egress0',
+      kind: 'macvlan',
+      mode: 'private',
+      master: 'eth1',
+      mtu: 9000,
+    });
     expect(plan.clusterInterface).toBe('ens3');
   });
 
@@ -256,11 +279,16 @@ describe('planInterface: link', () => {
 
 describe('gatewaysOf', () => {
   it('returns the configured gateway of each family', () => {
-    expect(gatewaysOf(egressRouter({ addresses: [V4, V6] }))).toEqual({ 4: '192.0.2.1', 6: '2001:db8:100::1' });
+    expect(gatewaysOf(egressRouter({ addresses: [V4, V6] }))).toEqual({
+      4: '192.0.2.1',
+      6: '2001:db8:100::1',
+    });
   });
 
   it('finds a gateway on a later address of the family', () => {
-    const config = egressRouter({ addresses: [{ ip: '192.0.2.100/24' }, { ip: '192.0.2.101/24', gateway: '192.0.2.1' }] });
+    const config = egressRouter({
+      addresses: [{ ip: '192.0.2.100/24' }, { ip: '192.0.2.101/24', gateway: '192.0.2.1' }],
+    });
     expect(gatewaysOf(config)).toEqual({ 4: '192.0.2.1' });
   });
 
@@ -281,9 +309,9 @@ describe('gatewaysOf', () => {
   });
 
   it('no gateway and no facts: empty', () => {
-    expect(gatewaysOf(egressRouter({ addresses: [{ ip: '192.0.2.100/24' }, { ip: '2001:db8::5/64' }] }))).toEqual(
-      {},
-    );
+    expect(
+      gatewaysOf(egressRouter({ addresses: [{ ip: '192.0.2.100/24' }, { ip: '2001:db8::5/64' }] })),
+    ).toEqual({});
   });
 
   it('the legacy EGRESS_GATEWAY of a bare EGRESS_SOURCE is the IPv4 gateway', () => {
