@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
-# Sets everything up and runs the agent's main job on its bundled example. Until the
-# namespace demo lands, that job is rendering: what the agent would program for
-# examples/egressrouter.yaml. Safe to re-run.
+# Sets everything up (Debian packages, npm ci, build) and runs the agent's main job on its
+# built-in demo: a virtual network in namespaces, the agent in run mode on
+# examples/egressrouter.yaml, and traffic through it. Safe to re-run. Extra arguments go to
+# the demo (--keep leaves it running; --teardown removes it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-echo "== validate examples/egressrouter.yaml"
-node dist/cli.js validate examples/egressrouter.yaml
-echo
-echo "== render examples/egressrouter.yaml"
-node dist/cli.js render examples/egressrouter.yaml
+exec node dist/cli.js demo "$@"

@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(nftables iproute2 socat ncat tcpdump conntrack iputils-ping)
+# nft and ip are the agent's own tools; arping (gratuitous ARP) and ping (gateway check) too;
+# the rest is what the tests and benchmarks use to make and watch traffic.
+PACKAGES=(nftables iproute2 iputils-arping iputils-ping util-linux socat ncat tcpdump conntrack curl python3)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
