@@ -9,17 +9,14 @@
  */
 import { execa } from 'execa';
 
-export const PREFIX = 'erdemo-';
-export const NS = {
-  client: `${PREFIX}client`,
-  node: `${PREFIX}node`,
-  pod: `${PREFIX}pod`,
-  lan: `${PREFIX}lan`,
-  dst1: `${PREFIX}dst1`,
-  dst2: `${PREFIX}dst2`,
-  gw: `${PREFIX}gw`,
-  far: `${PREFIX}far`,
-} as const;
+export const DEFAULT_PREFIX = 'erdemo-';
+const ROLES = ['client', 'node', 'pod', 'lan', 'dst1', 'dst2', 'gw', 'far'] as const;
+export type Namespaces = Readonly<Record<(typeof ROLES)[number], string>>;
+
+/** The namespace of each role: PREFIX + role (`erdemo-pod`). */
+export function namespacesFor(prefix: string): Namespaces {
+  return Object.fromEntries(ROLES.map((role) => [role, `${prefix}${role}`])) as Namespaces;
+}
 
 export const ADDRESSES = {
   client: '198.18.1.2',
@@ -49,15 +46,15 @@ async function host(ns: string, dev: string, cidr: string, gateway?: string): Pr
 const sysctl = (ns: string, key: string, value: string) =>
   execa('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `${key}=${value}`]);
 
-export async function existingDemoNamespaces(): Promise<string[]> {
+export async function existingDemoNamespaces(prefix: string): Promise<string[]> {
   const { stdout } = await execa('ip', ['-json', 'netns', 'list']);
   const list = (stdout.trim() ? JSON.parse(stdout) : []) as { name: string }[];
-  return list.map((n) => n.name).filter((n) => n.startsWith(PREFIX));
+  return list.map((n) => n.name).filter((n) => n.startsWith(prefix));
 }
 
 /** Kills every process inside the demo namespaces and deletes them. Safe when none exist. */
-export async function destroyNetwork(): Promise<number> {
-  const names = await existingDemoNamespaces();
+export async function destroyNetwork(prefix: string): Promise<number> {
+  const names = await existingDemoNamespaces(prefix);
   for (const ns of names) {
     const { stdout } = await execa('ip', ['netns', 'pids', ns], { reject: false });
     for (const pid of stdout.split(/\s+/).filter(Boolean)) {
@@ -72,7 +69,7 @@ export async function destroyNetwork(): Promise<number> {
   return names.length;
 }
 
-export async function buildNetwork(): Promise<void> {
+export async function buildNetwork(NS: Namespaces): Promise<void> {
   for (const ns of Object.values(NS)) {
     await ip(['netns', 'add', ns]);
     await inNs(ns, ['link', 'set', 'lo', 'up']);

@@ -1,4 +1,5 @@
-import { runDemo, teardown } from '../../demo/demo.js';
+import { createDemo } from '../../demo/demo.js';
+import { DEFAULT_PREFIX } from '../../demo/network.js';
 import { EXIT_FAILURE, EXIT_OK, type Io, RuntimeFailure, UsageError } from '../io.js';
 import { parseCommandArgs } from '../options.js';
 
@@ -15,6 +16,7 @@ Needs root (namespaces, nft). Touches nothing outside the erdemo-* namespaces.
 Options:
   --keep       leave it running and print commands to try (edit the config, watch the reload)
   --teardown   remove a demo left running by --keep
+  --prefix P   namespace name prefix (default erdemo-; tests use their own)
   -h, --help   this help
 
 Example:
@@ -27,6 +29,7 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
     help: { type: 'boolean', short: 'h' },
     keep: { type: 'boolean' },
     teardown: { type: 'boolean' },
+    prefix: { type: 'string', default: DEFAULT_PREFIX },
   });
   if (values.help) {
     io.out(DEMO_HELP);
@@ -35,21 +38,28 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (values.keep && values.teardown) throw new UsageError('--keep and --teardown do not go together');
   const out = { line: (text = '') => io.out(`${text}\n`) };
+  const prefix = values.prefix;
+  if (!/^[a-z][a-z0-9]{0,6}-$/.test(prefix)) {
+    throw new UsageError(
+      '--prefix must be a short lowercase name ending in "-" (at most 8 characters, e.g. erdemo-)',
+    );
+  }
+  const demo = createDemo(out, prefix);
   if (process.getuid?.() !== 0)
     throw new RuntimeFailure('the demo needs root (network namespaces and nftables)');
   if (values.teardown) {
-    await teardown(out);
+    await demo.teardown();
     return EXIT_OK;
   }
   const interrupted = () => {
-    void teardown(out).finally(() => process.exit(130));
+    void demo.teardown().finally(() => process.exit(130));
   };
   process.on('SIGINT', interrupted);
   process.on('SIGTERM', interrupted);
   try {
-    return (await runDemo(out, Boolean(values.keep))) ? EXIT_OK : EXIT_FAILURE;
+    return (await demo.run(Boolean(values.keep))) ? EXIT_OK : EXIT_FAILURE;
   } catch (error) {
-    await teardown(out);
+    await demo.teardown();
     throw new RuntimeFailure((error as Error).message);
   } finally {
     process.off('SIGINT', interrupted);
