@@ -148,7 +148,9 @@ export class Agent {
         () => {
           const config = this.reconciler.config;
           return config
-            ? wantedSysctls(new Set(config.addresses.map((a) => a.family)), options.egressInterface)
+            ? wantedSysctls(new Set(config.addresses.map((a) => a.family)), options.egressInterface).filter(
+                (w) => w.required,
+              )
             : [];
         },
         (what) => {

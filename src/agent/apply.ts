@@ -79,11 +79,16 @@ export async function apply(
     // Route planning only reads: a missing gateway is reported before anything is created.
     await wantedRoutes(ctx);
     const link = await ensureLink(ctx, state.mayCreateInterface ?? true);
-    await ensureSysctls(ctx);
+    const sysctlWarnings = await ensureSysctls(ctx);
     const addresses = await ensureAddresses(ctx);
     await ensureRoutes(ctx);
     await ensureTable(ctx, table, state);
-    return { changes, warnings: addresses.warnings, interfaceOwned: link.ownedByAgent, table };
+    return {
+      changes,
+      warnings: [...sysctlWarnings, ...addresses.warnings],
+      interfaceOwned: link.ownedByAgent,
+      table,
+    };
   } catch (error) {
     const cause =
       error instanceof StepError

@@ -8,6 +8,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { type ConfigIssue, formatIssue } from '../config/issues.js';
 import type { RouterConfig } from '../config/model.js';
 import type { NftTable } from '../nft/model.js';
+import { listTable } from '../nft/nft.js';
+import { compareTable } from '../nft/verify.js';
 import { localRunner } from '../system/command.js';
 import { ApplyFailure, apply } from './apply.js';
 import { type Conditions, type ConditionUpdate, initialConditions, setConditions } from './conditions.js';
@@ -159,7 +161,13 @@ export class Reconciler {
       });
     }
     // Only a pass for a config change alone may trust the committed table; anything else re-reads the kernel.
-    const trust = this.trustCommitted && [...triggers].every((t) => t === 'config' || t === 'signal');
+    let trust = this.trustCommitted && [...triggers].every((t) => t === 'config' || t === 'signal');
+    // A new config picked up by a pass that also re-reads the kernel (a resync, or drift at the same
+    // moment) must still go in as a diff when the kernel holds exactly the committed table: a whole
+    // replacement would reset the counters of the rules that did not change.
+    if (!trust && configChanged && this.trustCommitted && this.committed) {
+      trust = await this.kernelHolds(this.committed);
+    }
     const changes: Change[] = [];
     try {
       const result = await apply(config, options, (change) => changes.push(change), {
@@ -183,6 +191,12 @@ export class Reconciler {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.applyDuration.observe({ trigger: label }, seconds);
     }
+  }
+
+  /** Whether the kernel's table is exactly `table` (nothing changed it behind our back). */
+  private async kernelHolds(table: NftTable): Promise<boolean> {
+    const listing = await listTable(localRunner, table.family, table.name).catch(() => undefined);
+    return listing !== undefined && compareTable(table, listing).length === 0;
   }
 
   /** Logs and counts what a successful pass changed: the first apply, a reload, or a drift repair. */

@@ -9,7 +9,11 @@ export type NftExpr =
   | string
   | number
   | { meta: { key: MetaKey } }
-  | { payload: { protocol: 'th' | 'tcp' | 'udp'; field: 'dport' } }
+  | {
+      payload:
+        | { protocol: 'th' | 'tcp' | 'udp'; field: 'dport' }
+        | { protocol: 'ip' | 'ip6'; field: 'version' };
+    }
   | { fib: { result: 'type'; flags: ['daddr'] } }
   | { ct: { key: 'state' | 'status' } }
   | { concat: NftExpr[] }

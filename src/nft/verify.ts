@@ -45,28 +45,6 @@ function compareMap(desired: NftMap, listed: Listed | undefined, out: string[]):
     out.push(`map ${desired.name} has ${extra.length} unexpected element(s), e.g. ${extra[0]}`);
 }
 
-const isNfprotoMatch = (statement: unknown): boolean =>
-  isDeepStrictEqual((statement as { match?: { left?: unknown } }).match?.left, {
-    meta: { key: 'nfproto' },
-  }) && (statement as { match: { op?: unknown } }).match.op === '==';
-
-/**
- * nft 1.0.6 lists an inet-family `meta nfproto ipv4 ... reject with tcp reset` without its
- * `meta nfproto` match (it takes the match for the reject's own dependency and drops it from
- * the listing, although the kernel's rule still has it: `nft --debug=netlink` shows the
- * `meta load nfproto` compare). So a listed rule equals the rendered one either as is or with
- * that match removed.
- */
-function sameExpr(listed: unknown, rendered: readonly unknown[]): boolean {
-  if (isDeepStrictEqual(listed, rendered)) return true;
-  const last = rendered[rendered.length - 1] as { reject?: { type?: unknown } } | undefined;
-  if (last?.reject?.type !== 'tcp reset' || !rendered.some(isNfprotoMatch)) return false;
-  return isDeepStrictEqual(
-    listed,
-    rendered.filter((statement) => !isNfprotoMatch(statement)),
-  );
-}
-
 /** Differences between the listed table and the desired one; empty means identical. */
 export function compareTable(desired: NftTable, listing: NftListing | undefined): string[] {
   if (!listing) return [`table ${desired.family} ${desired.name} is missing`];
@@ -108,7 +86,7 @@ export function compareTable(desired: NftTable, listing: NftListing | undefined)
       listedRules.length === chain.rules.length &&
       chain.rules.every(
         (rule, i) =>
-          sameExpr(listedRules[i]?.expr, rule.expr) &&
+          isDeepStrictEqual(listedRules[i]?.expr, rule.expr) &&
           (listedRules[i]?.comment ?? undefined) === rule.comment,
       );
     if (!same)

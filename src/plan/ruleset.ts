@@ -16,6 +16,8 @@ export const portMapName = (family: Family): string => `redirect_port${FAMILY_SU
 const meta = (key: 'iifname' | 'oifname' | 'nfproto' | 'l4proto'): NftExpr => ({ meta: { key } });
 const eq = (left: NftExpr, right: NftExpr): NftStatement => ({ match: { op: '==', left, right } });
 const nfproto = (family: Family): NftStatement => eq(meta('nfproto'), family === 4 ? 'ipv4' : 'ipv6');
+const ipVersion = (family: Family): NftStatement =>
+  eq({ payload: { protocol: family === 4 ? 'ip' : 'ip6', field: 'version' } }, family);
 const natFamily = (family: Family): 'ip' | 'ip6' => (family === 4 ? 'ip' : 'ip6');
 const localDestination: NftStatement = eq({ fib: { result: 'type', flags: ['daddr'] } }, 'local');
 const protoPortKey: NftExpr = { concat: [meta('l4proto'), { payload: { protocol: 'th', field: 'dport' } }] };
@@ -135,7 +137,9 @@ function inputRules(config: RouterConfig, options: AgentOptions): NftRule[] {
       comment: `no fallback, IPv${family}: refuse other TCP ports at once`,
       expr: [
         fromCluster,
-        nfproto(family),
+        // Not `meta nfproto`: nft 1.0.6 lists that match away in front of `reject with tcp reset`
+        // (the kernel keeps it), so the listing would not round-trip; `ip version` does.
+        ipVersion(family),
         {
           match: {
             op: '!=',

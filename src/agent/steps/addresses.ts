@@ -5,7 +5,14 @@
  */
 import { execa } from 'execa';
 import type { EgressAddress } from '../../config/model.js';
-import { type AddressInfo, ip, listAddresses } from '../../link/iproute.js';
+import {
+  type AddressInfo,
+  AGENT_ROUTE_PROTO,
+  ip,
+  listAddresses,
+  listRoutes,
+  routeArgs,
+} from '../../link/iproute.js';
 import type { StepContext } from '../context.js';
 import { inStep, StepError } from '../stepError.js';
 
@@ -72,10 +79,31 @@ export async function ensureAddresses(ctx: StepContext): Promise<AddressOutcome>
   const stale = present.filter((a: AddressInfo) => a.scope === 'global' && !wanted.has(cidrOf(a)));
   for (const address of stale) {
     const cidr = cidrOf(address);
+    const family = address.family === 'inet' ? 4 : 6;
+    // Deleting the last IPv4 address of a device makes the kernel drop every IPv4 route through
+    // it, the agent's default route included: putting the address back must bring them back too.
+    const routesBefore = await inStep('addresses', 'AddressFailed', cidr, () => listRoutes(ctx.pod, family));
+    const ours = routesBefore
+      .filter((r) => r.dev === device && r.protocol === AGENT_ROUTE_PROTO)
+      .sort((a, b) => Number(Boolean(a.gateway)) - Number(Boolean(b.gateway)));
     await inStep('addresses', 'AddressFailed', cidr, () =>
       ip(ctx.pod, ['address', 'delete', cidr, 'dev', device]),
     );
-    ctx.undo.push(`removing ${cidr}`, () => ip(ctx.pod, ['address', 'add', cidr, 'dev', device]));
+    ctx.undo.push(`removing ${cidr}`, async () => {
+      await ip(ctx.pod, ['address', 'add', cidr, 'dev', device]);
+      for (const route of ours) {
+        await ip(
+          ctx.pod,
+          routeArgs(family, {
+            dst: route.dst,
+            ...(route.gateway ? { gateway: route.gateway } : {}),
+            dev: device,
+            protocol: AGENT_ROUTE_PROTO,
+            ...(route.metric !== undefined ? { metric: route.metric } : {}),
+          }),
+        );
+      }
+    });
     ctx.changed('address', `removed address ${cidr} from ${device} (not in the config)`);
   }
   const presentCidrs = new Set(present.map(cidrOf));

@@ -4,31 +4,50 @@ import { readSysctl, type Sysctl, sysctl, sysctlName, writeSysctl } from '../../
 import type { StepContext } from '../context.js';
 import { inStep } from '../stepError.js';
 
+export interface WantedSysctl {
+  readonly key: Sysctl;
+  readonly value: string;
+  /** False: nice to have; when it cannot be set (read-only /proc/sys in a pod) apply warns and goes on. */
+  readonly required: boolean;
+}
+
 /** The sysctls the data path needs, and nothing more. */
-export function wantedSysctls(
-  families: ReadonlySet<Family>,
-  egressInterface: string,
-): { key: Sysctl; value: string }[] {
-  const wanted: { key: Sysctl; value: string }[] = [];
-  if (families.has(4)) wanted.push({ key: sysctl('net', 'ipv4', 'ip_forward'), value: '1' });
+export function wantedSysctls(families: ReadonlySet<Family>, egressInterface: string): WantedSysctl[] {
+  const wanted: WantedSysctl[] = [];
+  if (families.has(4)) wanted.push({ key: sysctl('net', 'ipv4', 'ip_forward'), value: '1', required: true });
   if (families.has(6)) {
-    wanted.push({ key: sysctl('net', 'ipv6', 'conf', 'all', 'forwarding'), value: '1' });
+    wanted.push({ key: sysctl('net', 'ipv6', 'conf', 'all', 'forwarding'), value: '1', required: true });
     // The kernel then announces each new address (unsolicited NA) as soon as DAD completes.
-    wanted.push({ key: sysctl('net', 'ipv6', 'conf', egressInterface, 'ndisc_notify'), value: '1' });
+    wanted.push({
+      key: sysctl('net', 'ipv6', 'conf', egressInterface, 'ndisc_notify'),
+      value: '1',
+      required: false,
+    });
   }
   return wanted;
 }
 
-export async function ensureSysctls(ctx: StepContext): Promise<void> {
+/** Returns warnings for optional sysctls that could not be set. */
+export async function ensureSysctls(ctx: StepContext): Promise<string[]> {
   const families = new Set(ctx.config.addresses.map((a) => a.family));
-  for (const { key, value } of wantedSysctls(families, ctx.options.egressInterface)) {
+  const warnings: string[] = [];
+  for (const { key, value, required } of wantedSysctls(families, ctx.options.egressInterface)) {
     const name = sysctlName(key);
-    await inStep('sysctls', 'SysctlFailed', name, async () => {
+    const ensure = async () => {
       const before = await readSysctl(key);
       if (before === value) return;
       await writeSysctl(key, value);
       ctx.undo.push(`${name}=${value}`, () => writeSysctl(key, before));
       ctx.changed('sysctl', `set ${name}=${value} (was ${before})`);
-    });
+    };
+    if (required) await inStep('sysctls', 'SysctlFailed', name, ensure);
+    else {
+      await ensure().catch((error: Error) => {
+        warnings.push(
+          `${error.message}; new IPv6 addresses are not announced (set it with the tuning CNI plugin)`,
+        );
+      });
+    }
   }
+  return warnings;
 }

@@ -110,7 +110,12 @@ function tcpRequest() {
   });
   socket.on('error', (error) => {
     if (data.includes('\n')) finish({ ok: true, reply: data.trimEnd() });
-    finish({ ok: false, error: classifyTcp(error.code, connected), code: error.code, message: error.message });
+    finish({
+      ok: false,
+      error: classifyTcp(error.code, connected),
+      code: error.code,
+      message: error.message,
+    });
   });
 }
 
@@ -221,7 +226,12 @@ function longLived() {
 }
 
 if (!net.isIP(host) || !Number.isInteger(port) || port < 1 || port > 65535 || !(timeoutMs > 0)) {
-  done({ ok: false, error: 'error', code: 'EINVAL', message: `bad arguments: ${process.argv.slice(2).join(' ')}` });
+  done({
+    ok: false,
+    error: 'error',
+    code: 'EINVAL',
+    message: `bad arguments: ${process.argv.slice(2).join(' ')}`,
+  });
 } else if (mode === 'tcp') tcpRequest();
 else if (mode === 'udp') udpRequest();
 else if (mode === 'long') longLived();

@@ -60,14 +60,23 @@ function mapOf(table: NftTable, name: string): NftMap {
 const has = (rule: NftRule, predicate: (s: NftStatement) => boolean): boolean => rule.expr.some(predicate);
 const isDnat = (s: NftStatement): boolean => 'dnat' in s;
 const isReject = (s: NftStatement): boolean => 'reject' in s;
+/**
+ * A family match: `meta nfproto ipvN`, or `ip version 4` / `ip6 version 6` (used in front of
+ * `reject with tcp reset`, where nft 1.0.6 would list a `meta nfproto` match away).
+ */
 const nfprotoIs =
   (value: 'ipv4' | 'ipv6') =>
-  (s: NftStatement): boolean =>
-    'match' in s &&
-    typeof s.match.left === 'object' &&
-    'meta' in s.match.left &&
-    s.match.left.meta.key === 'nfproto' &&
-    s.match.right === value;
+  (s: NftStatement): boolean => {
+    if (!('match' in s) || typeof s.match.left !== 'object') return false;
+    const left = s.match.left;
+    if ('meta' in left) return left.meta.key === 'nfproto' && s.match.right === value;
+    if ('payload' in left && left.payload.field === 'version') {
+      return value === 'ipv4'
+        ? left.payload.protocol === 'ip' && s.match.right === 4
+        : left.payload.protocol === 'ip6' && s.match.right === 6;
+    }
+    return false;
+  };
 
 function rejectRules(table: NftTable): NftRule[] {
   return chainOf(table, 'input').rules.filter((r) => has(r, isReject));
@@ -410,7 +419,9 @@ describe('fallback and reject', () => {
     ] as const) {
       expect(input[index]!.expr).toEqual([
         { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'eth0' } },
-        { match: { op: '==', left: { meta: { key: 'nfproto' } }, right: family } },
+        family === 'ipv4'
+          ? { match: { op: '==', left: { payload: { protocol: 'ip', field: 'version' } }, right: 4 } }
+          : { match: { op: '==', left: { payload: { protocol: 'ip6', field: 'version' } }, right: 6 } },
         { match: { op: '!=', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 9099 } },
         { reject: { type: 'tcp reset' } },
       ]);
@@ -422,7 +433,8 @@ describe('fallback and reject', () => {
       ]);
     }
     const text = tableText(table);
-    expect(text).toContain('iifname "eth0" meta nfproto ipv4 tcp dport != 9099 reject with tcp reset');
+    expect(text).toContain('iifname "eth0" ip version 4 tcp dport != 9099 reject with tcp reset');
+    expect(text).toContain('iifname "eth0" ip6 version 6 tcp dport != 9099 reject with tcp reset');
     expect(text).toContain(
       'iifname "eth0" meta nfproto ipv6 meta l4proto { udp, sctp } reject with icmpx port-unreachable',
     );
