@@ -13,6 +13,7 @@ import { inStep, StepError } from './stepError.js';
 import { ensureAddresses } from './steps/addresses.js';
 import { ensureLink, isOwnNamespace } from './steps/link.js';
 import { ensureTable, type TableState } from './steps/nftables.js';
+import { ensureReplyRouting } from './steps/replyRouting.js';
 import { ensureRoutes, wantedRoutes } from './steps/routes.js';
 import { ensureSysctls } from './steps/sysctls.js';
 import { UndoStack } from './undo.js';
@@ -82,6 +83,7 @@ export async function apply(
     const sysctlWarnings = await ensureSysctls(ctx);
     const addresses = await ensureAddresses(ctx);
     await ensureRoutes(ctx);
+    await ensureReplyRouting(ctx);
     await ensureTable(ctx, table, state);
     return {
       changes,

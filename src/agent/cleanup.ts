@@ -10,6 +10,7 @@ import { TABLE_NAME } from '../nft/model.js';
 import { listTable, loadBatch } from '../nft/nft.js';
 import { localRunner } from '../system/command.js';
 import { type ApplyOptions, type Change, type ChangeKind, CREATED_ALIAS } from './context.js';
+import { removeReplyRouting } from './steps/replyRouting.js';
 import { removeRoutes } from './steps/routes.js';
 
 export async function cleanup(
@@ -27,6 +28,7 @@ export async function cleanup(
     await loadBatch(pod, deleteTableBatch({ family: 'inet', name: TABLE_NAME }));
     changed('nftables', `deleted table inet ${TABLE_NAME}`);
   }
+  await removeReplyRouting(pod, changed);
   await removeRoutes(pod, changed);
   const name = options.egressInterface;
   const link = await findLink(pod, name);

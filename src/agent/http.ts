@@ -74,7 +74,14 @@ export async function startHealthServer(
   onError: (message: string) => void,
 ): Promise<HealthServer> {
   const server = createServer(
-    { maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: 5_000 },
+    // Node enforces the two timeouts only when it checks its connections, every 30 s by default:
+    // check every second, or a client that never finishes its headers holds a socket for ~30 s.
+    {
+      maxHeaderSize: 8192,
+      requestTimeout: 10_000,
+      headersTimeout: 5_000,
+      connectionsCheckingInterval: 1_000,
+    },
     (req, res) => {
       handle(source, req, res).catch((error: unknown) => {
         onError(`health server: ${(error as Error).message}`);

@@ -1,6 +1,6 @@
 /** Typed wrappers around `ip -json`. Reads parse the JSON; writes are argument arrays. */
 import type { Family } from '../config/model.js';
-import type { Runner } from '../system/command.js';
+import { CommandError, type Runner } from '../system/command.js';
 
 export interface LinkInfo {
   readonly ifindex: number;
@@ -62,15 +62,40 @@ export async function listAddresses(
   return entries.flatMap((e) => (e.addr_info ?? []).map((a) => ({ ...a, ifname: e.ifname })));
 }
 
-export async function listRoutes(runner: Runner, family: Family): Promise<RouteInfo[]> {
-  return json<RouteInfo[]>(runner, [familyFlag(family), 'route', 'show', 'table', 'main']);
+export async function listRoutes(runner: Runner, family: Family, table = 'main'): Promise<RouteInfo[]> {
+  try {
+    return await json<RouteInfo[]>(runner, [familyFlag(family), 'route', 'show', 'table', table]);
+  } catch (error) {
+    // A table with no routes does not exist for the kernel: that is an empty table.
+    if (error instanceof CommandError && /table does not exist/.test(error.stderr)) return [];
+    throw error;
+  }
+}
+
+export interface RuleInfo {
+  readonly priority: number;
+  readonly fwmark?: string;
+  readonly table?: string;
+  readonly protocol?: string;
+}
+
+export async function listRules(runner: Runner, family: Family): Promise<RuleInfo[]> {
+  return json<RuleInfo[]>(runner, [familyFlag(family), 'rule', 'show']);
 }
 
 export const ip = (runner: Runner, args: readonly string[]): Promise<string> => runner.run(['ip', ...args]);
 
 export function routeArgs(
   family: Family,
-  route: { dst: string; gateway?: string; dev: string; protocol?: string; metric?: number; scope?: string },
+  route: {
+    dst: string;
+    gateway?: string;
+    dev: string;
+    protocol?: string;
+    metric?: number;
+    scope?: string;
+    table?: string;
+  },
 ): string[] {
   return [
     familyFlag(family),
@@ -80,13 +105,14 @@ export function routeArgs(
     ...(route.gateway ? ['via', route.gateway] : []),
     'dev',
     route.dev,
+    ...(route.table ? ['table', route.table] : []),
     ...(route.scope ? ['scope', route.scope] : []),
     ...(route.protocol ? ['proto', route.protocol] : []),
     ...(route.metric !== undefined ? ['metric', String(route.metric)] : []),
   ];
 }
 
-export function deleteRouteArgs(family: Family, route: RouteInfo): string[] {
+export function deleteRouteArgs(family: Family, route: RouteInfo & { table?: string }): string[] {
   return [
     familyFlag(family),
     'route',
@@ -94,6 +120,7 @@ export function deleteRouteArgs(family: Family, route: RouteInfo): string[] {
     route.dst,
     ...(route.gateway ? ['via', route.gateway] : []),
     ...(route.dev ? ['dev', route.dev] : []),
+    ...(route.table ? ['table', route.table] : []),
     ...(route.metric !== undefined ? ['metric', String(route.metric)] : []),
   ];
 }

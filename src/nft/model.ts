@@ -3,7 +3,7 @@
  * objects; renderers turn them into the JSON batch for `nft -j -f` or readable nft syntax.
  */
 
-export type MetaKey = 'iifname' | 'oifname' | 'nfproto' | 'l4proto';
+export type MetaKey = 'iifname' | 'oifname' | 'nfproto' | 'l4proto' | 'mark';
 
 export type NftExpr =
   | string
@@ -15,7 +15,7 @@ export type NftExpr =
         | { protocol: 'ip' | 'ip6'; field: 'version' };
     }
   | { fib: { result: 'type'; flags: ['daddr'] } }
-  | { ct: { key: 'state' | 'status' } }
+  | { ct: { key: 'state' | 'status' | 'mark' | 'direction' } }
   | { concat: NftExpr[] }
   | { set: (string | number)[] }
   | { map: { key: NftExpr; data: `@${string}` } };
@@ -25,6 +25,7 @@ export type NftStatement =
   | { dnat: { family: 'ip' | 'ip6'; addr: NftExpr; port?: NftExpr } }
   | { snat: { family: 'ip' | 'ip6'; addr: string } }
   | { reject: { type: 'tcp reset' } | { type: 'icmpx'; expr: 'port-unreachable' } }
+  | { mangle: { key: { ct: { key: 'mark' } } | { meta: { key: 'mark' } }; value: number } }
   | { accept: null }
   | { drop: null };
 
@@ -51,8 +52,8 @@ export interface NftMap {
 
 export interface NftChain {
   readonly name: string;
-  readonly type: 'nat' | 'filter';
-  readonly hook: 'prerouting' | 'postrouting' | 'input' | 'forward';
+  readonly type: 'nat' | 'filter' | 'route';
+  readonly hook: 'prerouting' | 'postrouting' | 'input' | 'forward' | 'output';
   /** Numeric on purpose: the string "dstnat" in JSON yields a chain without a hook on nft 1.0.6. */
   readonly prio: number;
   readonly policy: 'accept' | 'drop';

@@ -34,6 +34,7 @@ function statementText(statement: NftStatement): string {
     return `dnat ${family} to ${target}`;
   }
   if ('snat' in statement) return `snat ${statement.snat.family} to ${statement.snat.addr}`;
+  if ('mangle' in statement) return `${exprText(statement.mangle.key)} set ${statement.mangle.value}`;
   if ('reject' in statement) {
     const reject = statement.reject;
     return reject.type === 'tcp reset' ? 'reject with tcp reset' : `reject with icmpx ${reject.expr}`;

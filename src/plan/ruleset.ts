@@ -178,9 +178,56 @@ function forwardRules(options: AgentOptions): NftRule[] {
   ];
 }
 
+/**
+ * Connections that arrive on the cluster interface are marked, and their replies carry the mark
+ * so a policy route (see steps/routes.ts) sends them back out of the cluster interface. Without
+ * it, replies to clients outside the cluster CIDRs given, and to kubelet probes from a node
+ * address, would follow the default route out of the egress interface.
+ */
+export const CLUSTER_REPLY_MARK = 0x4552;
+
+function replyMarkRules(options: AgentOptions): { prerouting: NftRule[]; output: NftRule[] } {
+  const replyOfMarked: NftStatement[] = [
+    eq({ ct: { key: 'direction' } }, 'reply'),
+    eq({ ct: { key: 'mark' } }, CLUSTER_REPLY_MARK),
+    { mangle: { key: { meta: { key: 'mark' } }, value: CLUSTER_REPLY_MARK } },
+  ];
+  return {
+    prerouting: [
+      {
+        comment: 'connections from the cluster are answered through the cluster interface',
+        expr: [
+          eq(meta('iifname'), options.clusterInterface),
+          { match: { op: 'in', left: { ct: { key: 'state' } }, right: 'new' } },
+          { mangle: { key: { ct: { key: 'mark' } }, value: CLUSTER_REPLY_MARK } },
+        ],
+      },
+      { comment: 'forwarded replies to the cluster', expr: replyOfMarked },
+    ],
+    output: [{ comment: 'local replies to the cluster (health probes)', expr: replyOfMarked }],
+  };
+}
+
 export function planRuleset(config: RouterConfig, options: AgentOptions): NftTable {
   const families = familiesOf(config);
+  const marks = replyMarkRules(options);
   const chains: NftChain[] = [
+    {
+      name: 'mark_from_cluster',
+      type: 'filter',
+      hook: 'prerouting',
+      prio: -150,
+      policy: 'accept',
+      rules: marks.prerouting,
+    },
+    {
+      name: 'mark_local_replies',
+      type: 'route',
+      hook: 'output',
+      prio: -150,
+      policy: 'accept',
+      rules: marks.output,
+    },
     {
       name: 'prerouting',
       type: 'nat',

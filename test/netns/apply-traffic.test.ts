@@ -321,16 +321,46 @@ describe('the --cluster-cidr route, when the pod lacks one', () => {
     expect(await routes(topo)).toEqual(original);
   });
 
-  it('without --cluster-cidr a client in another subnet gets no reply', async () => {
+  it('without --cluster-cidr a client in another subnet still gets replies: they follow the connection mark back to eth0', async () => {
     const path = await dir.write('cidr.yaml', config());
     await expectAgent(topo, 'apply', path, 0, { clusterCidrs: [] });
     try {
+      const rules = await topo.ipJson<
+        { priority: number; fwmark?: string; table?: string; protocol?: string }[]
+      >('pod', ['-4', 'rule']);
+      expect(rules).toContainEqual({
+        priority: 17746,
+        src: 'all',
+        fwmark: '0x4552',
+        table: '17746',
+        protocol: '77',
+      });
+      const table = await topo.ipJson<{ dst: string; gateway?: string; dev: string }[]>('pod', [
+        '-4',
+        'route',
+        'show',
+        'table',
+        '17746',
+      ]);
+      expect(table).toContainEqual(
+        expect.objectContaining({ dst: 'default', gateway: PLAN.nodePodSide.v4, dev: 'eth0' }),
+      );
       const payload = tag('no-cidr');
-      const result = await tcpRequest(topo, 'client2', POD.v4, 80, payload, 1_500);
-      expect(result).toMatchObject({ ok: false, error: 'timeout' });
+      await expectReached(await tcpRequest(topo, 'client2', POD.v4, 80, payload), dst1, {
+        proto: 'tcp',
+        port: 80,
+        peer: EGRESS4,
+        payload,
+      });
+      // The mark is what makes it work: without the marking chain the same request gets no reply.
+      await topo.exec('pod', ['nft', 'delete', 'chain', 'inet', 'egress_router', 'mark_from_cluster']);
+      const unmarked = await tcpRequest(topo, 'client2', POD.v4, 80, tag('unmarked'), 1_500);
+      expect(unmarked).toMatchObject({ ok: false, error: 'timeout' });
     } finally {
       await expectAgent(topo, 'cleanup', path, 0, { clusterCidrs: [] });
     }
+    const rulesAfter = await topo.ipJson<{ protocol?: string }[]>('pod', ['-4', 'rule']);
+    expect(rulesAfter.filter((r) => r.protocol === '77')).toEqual([]);
   });
 
   it('with --cluster-cidr the agent adds the route via the cluster gateway, and cleanup removes it', async () => {

@@ -32,18 +32,18 @@ export interface WantedRoute {
   readonly dev: string;
 }
 
-const isOurs = (r: RouteInfo): boolean => r.protocol === AGENT_ROUTE_PROTO;
+export const isOurs = (r: RouteInfo): boolean => r.protocol === AGENT_ROUTE_PROTO;
 /** `ip -json` prints host routes without their prefix length; compare in CIDR form. */
-const normalDst = (dst: string): string =>
+export const normalDst = (dst: string): string =>
   dst === 'default' || dst.includes('/') ? dst : `${dst}/${dst.includes(':') ? 128 : 32}`;
 const isDemoted = (r: RouteInfo): boolean => r.dst === 'default' && r.metric === DEMOTED_METRIC && !isOurs(r);
 const sameRoute = (r: RouteInfo, w: WantedRoute): boolean =>
   normalDst(r.dst) === w.dst && (r.gateway ?? undefined) === w.gateway && r.dev === w.dev;
-const routeText = (r: { dst: string; gateway?: string; dev?: string }): string =>
+export const routeText = (r: { dst: string; gateway?: string; dev?: string }): string =>
   `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`;
 
 /** The gateway of the cluster interface's default route, demoted or not. */
-function clusterGateway(routes: readonly RouteInfo[], clusterInterface: string): string | undefined {
+export function clusterGateway(routes: readonly RouteInfo[], clusterInterface: string): string | undefined {
   return routes.find((r) => r.dst === 'default' && r.dev === clusterInterface && !isOurs(r) && r.gateway)
     ?.gateway;
 }

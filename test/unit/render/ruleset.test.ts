@@ -512,11 +512,13 @@ describe('SNAT', () => {
 });
 
 describe('chains', () => {
-  it('have numeric priorities (-100, 100, 0, 0), policies, and the forward policy is drop', () => {
+  it('have numeric priorities (-150, -150, -100, 100, 0, 0), policies, and the forward policy is drop', () => {
     const table = plan({ addresses: [V4], rules: tcpRules(1) });
     expect(table.family).toBe('inet');
     expect(table.name).toBe('egress_router');
     expect(table.chains.map((c) => [c.name, c.type, c.hook, c.prio, c.policy])).toEqual([
+      ['mark_from_cluster', 'filter', 'prerouting', -150, 'accept'],
+      ['mark_local_replies', 'route', 'output', -150, 'accept'],
       ['prerouting', 'nat', 'prerouting', -100, 'accept'],
       ['postrouting', 'nat', 'postrouting', 100, 'accept'],
       ['input', 'filter', 'input', 0, 'accept'],
@@ -530,6 +532,30 @@ describe('chains', () => {
     expect(text).toContain('type filter hook forward priority 0; policy drop;');
     expect(text).not.toContain('dstnat');
     expect(text).not.toContain('srcnat');
+  });
+
+  it('marks connections from the cluster interface, and their replies, so replies go back out of it', () => {
+    const table = plan(
+      { addresses: [V4], rules: tcpRules(1) },
+      { ...DEFAULT_OPTIONS, clusterInterface: 'ens3' },
+    );
+    const mark = { ct: { key: 'mark' } };
+    const replyOfMarked = [
+      { match: { op: '==', left: { ct: { key: 'direction' } }, right: 'reply' } },
+      { match: { op: '==', left: mark, right: 0x4552 } },
+      { mangle: { key: { meta: { key: 'mark' } }, value: 0x4552 } },
+    ];
+    expect(chainOf(table, 'mark_from_cluster').rules.map((r) => r.expr)).toEqual([
+      [
+        { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'ens3' } },
+        { match: { op: 'in', left: { ct: { key: 'state' } }, right: 'new' } },
+        { mangle: { key: mark, value: 0x4552 } },
+      ],
+      replyOfMarked,
+    ]);
+    expect(chainOf(table, 'mark_local_replies').rules.map((r) => r.expr)).toEqual([replyOfMarked]);
+    expect(tableText(table)).toContain('iifname "ens3" ct state new ct mark set 17746');
+    expect(tableText(table)).toContain('ct direction reply ct mark 17746 meta mark set 17746');
   });
 
   it('forward accepts only established flows and DNATed flows from the cluster to the LAN', () => {
@@ -704,6 +730,8 @@ describe('replaceTableBatch', () => {
       .map((c) => (c as { add?: { chain?: Record<string, unknown> } }).add?.chain)
       .filter((c) => c !== undefined);
     expect(chains.map((c) => [c.name, c.prio, c.policy])).toEqual([
+      ['mark_from_cluster', -150, 'accept'],
+      ['mark_local_replies', -150, 'accept'],
       ['prerouting', -100, 'accept'],
       ['postrouting', 100, 'accept'],
       ['input', 0, 'accept'],
