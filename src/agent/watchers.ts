@@ -64,7 +64,7 @@ export function monitorLinksAddressesRoutes(
   onEvent: (line: string) => void,
   onExit: (why: string) => void,
 ): Stoppable {
-  return monitor(['ip', '-o', 'monitor', 'link', 'address', 'route'], onEvent, onExit);
+  return monitor(['ip', '-o', 'monitor', 'link', 'address', 'route', 'rule'], onEvent, onExit);
 }
 
 export function monitorRuleset(onEvent: (line: string) => void, onExit: (why: string) => void): Stoppable {
