@@ -162,28 +162,33 @@ async function run(ctx: StepContext, what: string, args: string[]): Promise<void
 }
 
 /** Moves a foreign default route to DEMOTED_METRIC, or back. */
-async function moveDefault(
-  ctx: StepContext,
+/** `ip route replace` arguments that put a default route back as it was, at `metric`, with its own protocol. */
+function defaultRouteArgs(family: Family, route: RouteInfo, metric: number | undefined): string[] {
+  const proto = route.protocol && route.protocol !== 'unspec' ? route.protocol : undefined;
+  return routeArgs(family, {
+    dst: 'default',
+    ...(route.gateway ? { gateway: route.gateway } : {}),
+    dev: route.dev ?? '',
+    ...(proto ? { protocol: proto } : {}),
+    ...(metric !== undefined ? { metric } : {}),
+  });
+}
+
+/** Re-adds a foreign default route at another metric, then deletes the original. */
+async function moveDefaultRoute(
+  pod: Runner,
   family: Family,
   route: RouteInfo,
   metric: number | undefined,
 ): Promise<RouteInfo> {
-  const moved: RouteInfo = { ...route, ...(metric === undefined ? { metric: undefined } : { metric }) };
-  const proto = route.protocol && route.protocol !== 'unspec' ? route.protocol : undefined;
-  await run(
-    ctx,
-    routeText(route),
-    routeArgs(family, {
-      dst: 'default',
-      ...(route.gateway ? { gateway: route.gateway } : {}),
-      dev: route.dev ?? '',
-      ...(proto ? { protocol: proto } : {}),
-      ...(metric !== undefined ? { metric } : {}),
-    }),
-  );
-  await run(ctx, routeText(route), deleteRouteArgs(family, route));
-  return moved;
+  await ip(pod, defaultRouteArgs(family, route, metric));
+  await ip(pod, deleteRouteArgs(family, route));
+  return { ...route, metric };
 }
+
+/** Moves a foreign default route to DEMOTED_METRIC, or back, as a step (errors name the step). */
+const moveDefault = (ctx: StepContext, family: Family, route: RouteInfo, metric: number | undefined) =>
+  inStep('routes', 'RouteFailed', routeText(route), () => moveDefaultRoute(ctx.pod, family, route, metric));
 
 export async function ensureRoutes(ctx: StepContext): Promise<void> {
   const { current, wanted } = await wantedRoutes(ctx);
@@ -208,7 +213,22 @@ export async function ensureRoutes(ctx: StepContext): Promise<void> {
       ctx.changed('route', `removed route ${routeText(route)} (no longer wanted)`);
     }
     if (wantDefault) {
+      // Only one previous default is kept. A foreign default on the egress interface (someone
+      // replaced ours), or one appearing when the previous default is already kept, is drift:
+      // it is removed, never demoted over the kept one (the same metric would overwrite it).
+      let kept = routes.some(isDemoted);
       for (const route of routes.filter((r) => r.dst === 'default' && !isOurs(r) && !isDemoted(r))) {
+        if (kept || route.dev === ctx.options.egressInterface) {
+          await run(ctx, routeText(route), deleteRouteArgs(family, route));
+          ctx.undo.push(`removing ${routeText(route)}`, () =>
+            ip(ctx.pod, defaultRouteArgs(family, route, route.metric)),
+          );
+          ctx.changed(
+            'route',
+            `removed the default route ${routeText(route)} (the egress default route takes its place)`,
+          );
+          continue;
+        }
         const original = route.metric;
         const demoted = await moveDefault(ctx, family, route, DEMOTED_METRIC);
         ctx.undo.push(`demoting ${routeText(route)}`, () => moveDefault(ctx, family, demoted, original));
@@ -216,6 +236,7 @@ export async function ensureRoutes(ctx: StepContext): Promise<void> {
           'route',
           `kept the previous default route ${routeText(route)} at metric ${DEMOTED_METRIC}`,
         );
+        kept = true;
       }
     } else {
       for (const route of routes.filter(isDemoted)) {
@@ -252,19 +273,7 @@ export async function removeRoutes(
       changed('route', `removed route ${routeText(route)}`);
     }
     for (const route of routes.filter(isDemoted)) {
-      const metric = NORMAL_METRIC[family];
-      const proto = route.protocol && route.protocol !== 'unspec' ? route.protocol : undefined;
-      await ip(
-        pod,
-        routeArgs(family, {
-          dst: 'default',
-          ...(route.gateway ? { gateway: route.gateway } : {}),
-          dev: route.dev ?? '',
-          ...(proto ? { protocol: proto } : {}),
-          ...(metric !== undefined ? { metric } : {}),
-        }),
-      );
-      await ip(pod, deleteRouteArgs(family, route));
+      await moveDefaultRoute(pod, family, route, NORMAL_METRIC[family]);
       changed('route', `restored the default route ${routeText(route)}`);
     }
   }
