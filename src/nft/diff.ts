@@ -17,7 +17,13 @@ function sameShape(a: NftTable, b: NftTable): boolean {
   return a.name === b.name && isDeepStrictEqual(maps(a), maps(b)) && isDeepStrictEqual(chains(a), chains(b));
 }
 
-function elementCommands(table: NftTable, before: NftMap, after: NftMap): Record<string, unknown>[] {
+interface ElementChange {
+  readonly commands: Record<string, unknown>[];
+  readonly removed: number;
+  readonly added: number;
+}
+
+function elementCommands(table: NftTable, before: NftMap, after: NftMap): ElementChange {
   const old = new Map(before.elements.map((e) => [keyOf(e), e]));
   const next = new Map(after.elements.map((e) => [keyOf(e), e]));
   const removed = before.elements.filter((e) => !isDeepStrictEqual(next.get(keyOf(e))?.[1], e[1]));
@@ -29,7 +35,7 @@ function elementCommands(table: NftTable, before: NftMap, after: NftMap): Record
     commands.push({ delete: { element: { ...id, elem: removed.map((e) => ({ concat: [...e[0]] })) } } });
   if (added.length > 0)
     commands.push({ add: { element: { ...id, elem: added.map((e) => [{ concat: [...e[0]] }, e[1]]) } } });
-  return commands;
+  return { commands, removed: removed.length, added: added.length };
 }
 
 function chainCommands(table: NftTable, before: NftChain, after: NftChain): Record<string, unknown>[] {
@@ -61,8 +67,13 @@ export function diffTables(committed: NftTable | undefined, desired: NftTable): 
     return { batch: replaceTableBatch(desired), kind: 'replace', summary: 'table replaced' };
   }
   const commands: Record<string, unknown>[] = [];
+  let added = 0;
+  let removed = 0;
   desired.maps.forEach((map, i) => {
-    commands.push(...elementCommands(desired, committed.maps[i]!, map));
+    const change = elementCommands(desired, committed.maps[i]!, map);
+    commands.push(...change.commands);
+    added += change.added;
+    removed += change.removed;
   });
   let chainsChanged = 0;
   desired.chains.forEach((chain, i) => {
@@ -71,12 +82,9 @@ export function diffTables(committed: NftTable | undefined, desired: NftTable): 
     commands.push(...update);
   });
   if (commands.length === 0) return { batch: { nftables: [] }, kind: 'none', summary: 'no change' };
-  const elementOps =
-    commands.length -
-    commands.filter((c) => 'flush' in c || ('add' in c && 'rule' in (c.add as object))).length;
   return {
     batch: { nftables: [{ metainfo: { json_schema_version: 1 } }, ...commands] },
     kind: 'incremental',
-    summary: `${elementOps} element update(s), ${chainsChanged} chain(s) rewritten`,
+    summary: `map elements: ${added} added, ${removed} removed; ${chainsChanged} chain(s) rewritten`,
   };
 }

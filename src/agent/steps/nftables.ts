@@ -5,6 +5,7 @@
  * Otherwise the kernel's table is listed and compared, and replaced whole if it differs.
  */
 import { diffTables } from '../../nft/diff.js';
+import { tableFromListing } from '../../nft/fromListing.js';
 import { replaceTableBatch } from '../../nft/json.js';
 import type { NftTable } from '../../nft/model.js';
 import { listTable, loadBatch, type NftListing } from '../../nft/nft.js';
@@ -60,9 +61,15 @@ export async function ensureTable(ctx: StepContext, table: NftTable, state: Tabl
   );
   const differences = compareTable(table, before);
   if (differences.length === 0) return; // Already right: keep it, counters and all.
-  await inStep('nftables', 'NftablesFailed', label, () => loadBatch(ctx.pod, replaceTableBatch(table)));
+  // The kernel's table in the agent's model: when only elements or rules differ, only those are
+  // sent, and the other elements keep their counters.
+  const kernel = before ? tableFromListing(table.family, table.name, before) : undefined;
+  const update = kernel ? diffTables(kernel, table) : undefined;
+  const batch = update?.kind === 'incremental' ? update.batch : replaceTableBatch(table);
+  await inStep('nftables', 'NftablesFailed', label, () => loadBatch(ctx.pod, batch));
   pushRestore(ctx, table, before, label);
   const why = `${differences[0]}${differences.length > 1 ? `, and ${differences.length - 1} more` : ''}`;
-  ctx.changed('nftables', before ? `replaced ${label} (${why})` : `loaded ${label}`);
+  const how = update?.kind === 'incremental' ? `repaired ${label}: ${update.summary}` : `replaced ${label}`;
+  ctx.changed('nftables', before ? `${how} (${why})` : `loaded ${label}`);
   await verify(ctx, table, label);
 }
