@@ -15,7 +15,8 @@ const passed = report.numPassedTests ?? 0;
 const brokenFiles = (report.testResults ?? []).filter(
   (file) => file.status === 'failed' && !(file.assertionResults ?? []).some((t) => t.status === 'failed'),
 );
-for (const file of brokenFiles) console.log(`failed to run: ${file.name}: ${(file.message ?? '').split('\n')[0]}`);
+for (const file of brokenFiles)
+  console.log(`failed to run: ${file.name}: ${(file.message ?? '').split('\n')[0]}`);
 const failed = (report.numFailedTests ?? 0) + brokenFiles.length;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
