@@ -110,6 +110,8 @@ function decodeDocuments(text: string): { documents?: unknown[]; error?: string 
       // YAML 1.1, as kubectl reads manifests: `port: 0120` is octal 80 there too, never 120.
       version: '1.1',
       uniqueKeys: true,
+      // Keys are strings in Kubernetes objects; a collection key is an error, not a warning on stderr.
+      stringKeys: true,
       prettyErrors: true,
     });
     if (!Array.isArray(parsed)) return { documents: [] };
