@@ -437,3 +437,21 @@ describe('render', () => {
     expect(moved.stdout).toContain('"right": 9100');
   });
 });
+
+describe('apply --from-env with EGRESS_ROUTER_MODE=unit-test (the 3.x dry run)', () => {
+  it('prints the plan and the table, changes nothing, exits 0', async () => {
+    const result = await runCli(['apply', '--from-env'], {
+      env: {
+        EGRESS_SOURCE: '192.0.2.100/24',
+        EGRESS_GATEWAY: '192.0.2.1',
+        EGRESS_ROUTER_MODE: 'unit-test',
+        EGRESS_DESTINATION: '80 tcp 192.0.2.10\n192.0.2.20',
+      },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('# EGRESS_ROUTER_MODE=unit-test: the plan only; nothing is changed');
+    expect(result.stdout).toContain('# redirect TCP 80 -> 192.0.2.10:80');
+    expect(result.stdout).toContain('table inet egress_router {');
+    expect(result.stdout).not.toContain('changed:');
+  });
+});

@@ -3,6 +3,8 @@ import { cleanup } from '../../agent/cleanup.js';
 import type { ApplyOptions } from '../../agent/context.js';
 import { formatIssue } from '../../config/issues.js';
 import type { RouterConfig } from '../../config/model.js';
+import { planInterface } from '../../plan/interfacePlan.js';
+import { planRuleset } from '../../plan/ruleset.js';
 import { type ConfigSource, configSourceFrom, loadFromSource } from '../configSource.js';
 import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type Io } from '../io.js';
 import {
@@ -12,7 +14,7 @@ import {
   type OptionSpec,
   parseCommandArgs,
 } from '../options.js';
-import { clusterCidrs } from './render.js';
+import { clusterCidrs, renderNft } from './render.js';
 
 export const SYSTEM_OPTIONS: OptionSpec = {
   ...CONFIG_OPTIONS,
@@ -102,7 +104,9 @@ export async function applyCommand(argv: readonly string[], io: Io): Promise<num
   if (!prepared.input) return prepared.exit ?? EXIT_FAILURE;
   const { config, options } = prepared.input;
   if (config.legacyMode === 'unit-test') {
-    io.out('EGRESS_ROUTER_MODE=unit-test: printing the plan only (see render); nothing is changed\n');
+    // The 3.x script's dry run: print what would be done, change nothing.
+    io.out('# EGRESS_ROUTER_MODE=unit-test: the plan only; nothing is changed\n');
+    io.out(renderNft(config, planInterface(config, options), planRuleset(config, options)));
     return EXIT_OK;
   }
   try {

@@ -1,9 +1,11 @@
 import { parsePrefix } from '../../config/ip.js';
 import { formatIssue } from '../../config/issues.js';
+import type { RouterConfig } from '../../config/model.js';
 import { replaceTableBatch } from '../../nft/json.js';
+import type { NftTable } from '../../nft/model.js';
 import { tableText } from '../../nft/text.js';
 import { describePlan } from '../../plan/describe.js';
-import { planInterface } from '../../plan/interfacePlan.js';
+import { type InterfacePlan, planInterface } from '../../plan/interfacePlan.js';
 import { planRuleset } from '../../plan/ruleset.js';
 import { configSourceFrom, loadFromSource } from '../configSource.js';
 import { EXIT_INVALID, EXIT_OK, type Io, UsageError } from '../io.js';
@@ -71,7 +73,12 @@ export async function renderCommand(argv: readonly string[], io: Io): Promise<nu
     io.out(`${JSON.stringify({ ...replaceTableBatch(table), plan, notes: config.notes }, null, 2)}\n`);
     return EXIT_OK;
   }
-  const comments = describePlan(config, plan).map((line) => `# ${line}`);
-  io.out(`${comments.join('\n')}\n\n${tableText(table)}`);
+  io.out(renderNft(config, plan, table));
   return EXIT_OK;
+}
+
+/** The plan as nft comments, then the table: a valid nft file. */
+export function renderNft(config: RouterConfig, plan: InterfacePlan, table: NftTable): string {
+  const comments = describePlan(config, plan).map((line) => `# ${line}`);
+  return `${comments.join('\n')}\n\n${tableText(table)}`;
 }
