@@ -1,6 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+/**
+ * The executable: wires the process to the command dispatcher. The shebang keeps V8's young
+ * generation small (1 MiB semi-spaces): the agent makes short-lived garbage in bursts (config
+ * parsing, table listings) and the default semi-spaces would keep ~10 MiB more resident.
+ * Run it as an executable (the package's bin, the image's entrypoint) to get that.
+ */
 import { main } from './cli/main.js';
-/** The executable: wires the process to the command dispatcher. */
 import { readStdin } from './cli/stdin.js';
 
 main(process.argv.slice(2), {

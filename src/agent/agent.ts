@@ -141,7 +141,16 @@ export class Agent {
     const onMonitorExit = (why: string) => log.warn(`${why}; drift is still caught by the periodic resync`);
     this.stoppables.push(
       monitorLinksAddressesRoutes(drift, onMonitorExit),
-      monitorRuleset(drift, onMonitorExit),
+      monitorRuleset(
+        () => {
+          this.reconciler.noteTableEvent();
+          drift();
+        },
+        (why) => {
+          this.reconciler.tableMonitorLost();
+          onMonitorExit(why);
+        },
+      ),
     );
     this.stoppables.push(
       pollSysctls(

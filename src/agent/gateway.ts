@@ -2,9 +2,8 @@
  * Is the gateway answering? Reads its neighbour entry (ARP/ND); when there is none, or it is
  * failing, one ping prompts the kernel to resolve it, and the entry is read again.
  */
-import { execa } from 'execa';
 import type { Family } from '../config/model.js';
-import type { Runner } from '../system/command.js';
+import { type Runner, runProgram } from '../system/command.js';
 
 export interface GatewayHealth {
   readonly family: Family;
@@ -32,10 +31,10 @@ export async function checkGateway(
 ): Promise<GatewayHealth> {
   let state = await neighbourState(runner, gateway, device);
   if (!usable(state)) {
-    await execa('ping', [family === 4 ? '-4' : '-6', '-c', '1', '-W', '1', '-I', device, gateway], {
-      reject: false,
-      timeout: 3_000,
-    });
+    await runProgram(
+      ['ping', family === 4 ? '-4' : '-6', '-c', '1', '-W', '1', '-I', device, gateway],
+      3_000,
+    ).catch(() => undefined);
     state = await neighbourState(runner, gateway, device);
   }
   return { family, gateway, reachable: usable(state), state: state ?? 'none' };

@@ -8,8 +8,6 @@ import { isDeepStrictEqual } from 'node:util';
 import { type ConfigIssue, formatIssue } from '../config/issues.js';
 import type { RouterConfig } from '../config/model.js';
 import type { NftTable } from '../nft/model.js';
-import { listTable } from '../nft/nft.js';
-import { compareTable } from '../nft/verify.js';
 import { localRunner } from '../system/command.js';
 import { ApplyFailure, apply } from './apply.js';
 import { type Conditions, type ConditionUpdate, initialConditions, setConditions } from './conditions.js';
@@ -40,6 +38,8 @@ export interface Repair {
 
 const CONFIG_TRIGGERS: readonly Trigger[] = ['startup', 'config', 'signal', 'resync', 'retry'];
 const MAX_RETRY_MS = 30_000;
+/** Passes that may skip reading the table before one must read it (6 × the 10 s resync = 1 min). */
+const FULL_CHECK_EVERY = 6;
 
 export class Reconciler {
   private readonly deps: ReconcilerDeps;
@@ -62,6 +62,10 @@ export class Reconciler {
   private appliedOnce = false;
   private committed: NftTable | undefined;
   private trustCommitted = false;
+  private tableMonitorAlive = true;
+  private tableEvents = 0;
+  private tableEventsVerified = -1;
+  private trustedPasses = 0;
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -160,14 +164,8 @@ export class Reconciler {
         Progressing: { status: 'True', reason: 'Applying', message: 'applying a new config' },
       });
     }
-    // Only a pass for a config change alone may trust the committed table; anything else re-reads the kernel.
-    let trust = this.trustCommitted && [...triggers].every((t) => t === 'config' || t === 'signal');
-    // A new config picked up by a pass that also re-reads the kernel (a resync, or drift at the same
-    // moment) must still go in as a diff when the kernel holds exactly the committed table: a whole
-    // replacement would reset the counters of the rules that did not change.
-    if (!trust && configChanged && this.trustCommitted && this.committed) {
-      trust = await this.kernelHolds(this.committed);
-    }
+    const trust = this.trustCommitted && this.mayTrustTable(triggers);
+    const tableEventsAtStart = this.tableEvents;
     const changes: Change[] = [];
     try {
       const result = await apply(config, options, (change) => changes.push(change), {
@@ -177,6 +175,12 @@ export class Reconciler {
       });
       this.committed = result.table;
       this.trustCommitted = true;
+      if (trust) this.trustedPasses++;
+      else {
+        // This pass read the kernel's table: events before it started are accounted for.
+        this.tableEventsVerified = tableEventsAtStart;
+        this.trustedPasses = 0;
+      }
       this.interfaceOwned = result.interfaceOwned;
       this.lastApplyTime = this.now().toISOString();
       this.retryDelayMs = 1_000;
@@ -193,10 +197,27 @@ export class Reconciler {
     }
   }
 
-  /** Whether the kernel's table is exactly `table` (nothing changed it behind our back). */
-  private async kernelHolds(table: NftTable): Promise<boolean> {
-    const listing = await listTable(localRunner, table.family, table.name).catch(() => undefined);
-    return listing !== undefined && compareTable(table, listing).length === 0;
+  /**
+   * Whether a pass may take the committed table as what the kernel holds, and so send only the
+   * difference without listing the table first. Config-only passes may. Other passes may while
+   * `nft monitor` runs and has reported nothing since the table was last read; every
+   * FULL_CHECK_EVERY-th such pass reads it anyway, as the safety net. Listing a 10,000-element
+   * table on every resync is what grew the agent's memory.
+   */
+  private mayTrustTable(triggers: ReadonlySet<Trigger>): boolean {
+    if ([...triggers].every((t) => t === 'config' || t === 'signal')) return true;
+    const quiet = this.tableMonitorAlive && this.tableEvents === this.tableEventsVerified;
+    return quiet && this.trustedPasses < FULL_CHECK_EVERY;
+  }
+
+  /** `nft monitor` reported a change to the table (the agent's own loads included). */
+  noteTableEvent(): void {
+    this.tableEvents++;
+  }
+
+  /** `nft monitor` is gone: from now on every pass reads the table. */
+  tableMonitorLost(): void {
+    this.tableMonitorAlive = false;
   }
 
   /** Logs and counts what a successful pass changed: the first apply, a reload, or a drift repair. */

@@ -6,10 +6,9 @@
  */
 import { type FSWatcher, watch } from 'node:fs';
 import { dirname } from 'node:path';
-import { createInterface } from 'node:readline';
-import { execa, type ResultPromise } from 'execa';
 import { readSysctl, type Sysctl } from '../link/sysctl.js';
 import { TABLE_NAME } from '../nft/model.js';
+import { streamLines } from '../system/command.js';
 
 export interface Stoppable {
   stop(): void;
@@ -36,28 +35,12 @@ export function watchConfigDirectory(path: string, onChange: () => void, debounc
   };
 }
 
-/** Runs a long-lived monitor command and calls `onLine` for each line it prints. */
 function monitor(
   argv: [string, ...string[]],
   onLine: (line: string) => void,
   onExit: (why: string) => void,
 ): Stoppable {
-  const child: ResultPromise = execa(argv[0], argv.slice(1), {
-    reject: false,
-    stdin: 'ignore',
-    buffer: false,
-  });
-  let stopping = false;
-  if (child.stdout) createInterface({ input: child.stdout }).on('line', onLine);
-  void child.then((result) => {
-    if (!stopping) onExit(`${argv.join(' ')} exited (${String(result.exitCode ?? result.signal)})`);
-  });
-  return {
-    stop() {
-      stopping = true;
-      child.kill('SIGTERM');
-    },
-  };
+  return streamLines(argv, onLine, onExit);
 }
 
 export function monitorLinksAddressesRoutes(

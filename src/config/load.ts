@@ -2,7 +2,7 @@
  * Reads config text (or the environment), works out which of the accepted formats it is,
  * and returns the validated model or every problem found.
  */
-import YAML from 'yaml';
+import { createRequire } from 'node:module';
 import { parseCniConfig } from './cni.js';
 import type { DraftResult } from './egressRouter.js';
 import { parseEgressRouter } from './egressRouter.js';
@@ -10,6 +10,13 @@ import { ConfigError, type ConfigIssue } from './issues.js';
 import { type Environment, parseLegacyEnv } from './legacyEnv.js';
 import type { AgentOptions, RouterConfig } from './model.js';
 import { validateDraft } from './validate.js';
+
+/** The YAML parser is loaded on first use: a JSON config (the CNI config, a generated one) never needs it. */
+let yamlParser: typeof import('yaml') | undefined;
+const loadYaml = (): typeof import('yaml') => {
+  yamlParser ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlParser;
+};
 
 /** Large enough for 65,535 × 2 rules written out as YAML, small enough to refuse garbage quickly. */
 export const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
@@ -106,7 +113,7 @@ function decodeDocuments(text: string): { documents?: unknown[]; error?: string 
     }
   }
   try {
-    const parsed = YAML.parseAllDocuments(text, {
+    const parsed = loadYaml().parseAllDocuments(text, {
       // YAML 1.1, as kubectl reads manifests: `port: 0120` is octal 80 there too, never 120.
       version: '1.1',
       uniqueKeys: true,

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
+import { runProgram } from '../system/command.js';
 import {
   ADDRESSES,
   buildNetwork,
@@ -97,17 +97,17 @@ class Demo {
       String(port),
       text,
     ];
-    const { stdout } = await execa('ip', argv, { reject: false, timeout: 10_000 });
+    const { stdout } = await runProgram(['ip', ...argv], 10_000);
     return stdout.trim();
   }
 
   async agentCli(args: string[]): Promise<{ code: number; out: string }> {
-    const result = await execa('ip', ['netns', 'exec', this.ns.pod, process.execPath, CLI, ...args], {
-      reject: false,
-      timeout: 10_000,
-    });
+    const result = await runProgram(
+      ['ip', 'netns', 'exec', this.ns.pod, process.execPath, CLI, ...args],
+      10_000,
+    );
     return {
-      code: result.exitCode ?? 1,
+      code: result.exitCode,
       out: `${result.stdout}${result.stderr ? `\n${result.stderr}` : ''}`.trim(),
     };
   }
@@ -164,9 +164,10 @@ class Demo {
 
   private async showMetrics(): Promise<void> {
     const script = `fetch('http://${HEALTH}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`;
-    const metrics = await execa('ip', ['netns', 'exec', this.ns.pod, process.execPath, '-e', script], {
-      reject: false,
-    });
+    const metrics = await runProgram(
+      ['ip', 'netns', 'exec', this.ns.pod, process.execPath, '-e', script],
+      10_000,
+    );
     const wanted =
       /^egress_router_(redirect_connections_total|condition\{type="Available",status="True"\}|drift_repairs_total|build_info)/;
     for (const line of metrics.stdout.split('\n')) if (wanted.test(line)) this.out.line(line);

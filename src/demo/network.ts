@@ -7,7 +7,7 @@
  *   node eth1 192.0.2.5 (the macvlan master) ── lan bridge ── dst1 192.0.2.10, dst2 192.0.2.20,
  *   gw 192.0.2.1 ── far 198.51.100.10
  */
-import { execa } from 'execa';
+import { localRunner, runProgram } from '../system/command.js';
 
 export const DEFAULT_PREFIX = 'erdemo-';
 const ROLES = ['client', 'node', 'pod', 'lan', 'dst1', 'dst2', 'gw', 'far'] as const;
@@ -29,8 +29,8 @@ export const ADDRESSES = {
   far: '198.51.100.10',
 } as const;
 
-const ip = (args: string[]) => execa('ip', args);
-const inNs = (ns: string, args: string[]) => execa('ip', ['-n', ns, ...args]);
+const ip = (args: string[]) => localRunner.run(['ip', ...args]);
+const inNs = (ns: string, args: string[]) => localRunner.run(['ip', '-n', ns, ...args]);
 
 async function veth(a: { ns: string; name: string }, b: { ns: string; name: string }): Promise<void> {
   await ip(['link', 'add', 'dmtmp0', 'netns', a.ns, 'type', 'veth', 'peer', 'name', 'dmtmp1', 'netns', b.ns]);
@@ -44,10 +44,10 @@ async function host(ns: string, dev: string, cidr: string, gateway?: string): Pr
 }
 
 const sysctl = (ns: string, key: string, value: string) =>
-  execa('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `${key}=${value}`]);
+  localRunner.run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', `${key}=${value}`]);
 
 export async function existingDemoNamespaces(prefix: string): Promise<string[]> {
-  const { stdout } = await execa('ip', ['-json', 'netns', 'list']);
+  const stdout = await localRunner.run(['ip', '-json', 'netns', 'list']);
   const list = (stdout.trim() ? JSON.parse(stdout) : []) as { name: string }[];
   return list.map((n) => n.name).filter((n) => n.startsWith(prefix));
 }
@@ -56,7 +56,7 @@ export async function existingDemoNamespaces(prefix: string): Promise<string[]> 
 export async function destroyNetwork(prefix: string): Promise<number> {
   const names = await existingDemoNamespaces(prefix);
   for (const ns of names) {
-    const { stdout } = await execa('ip', ['netns', 'pids', ns], { reject: false });
+    const { stdout } = await runProgram(['ip', 'netns', 'pids', ns], 10_000);
     for (const pid of stdout.split(/\s+/).filter(Boolean)) {
       try {
         process.kill(Number(pid), 'SIGKILL');

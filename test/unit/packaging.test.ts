@@ -224,22 +224,23 @@ describe('Containerfile', () => {
     );
   });
 
-  it('has the agent as ENTRYPOINT, and the replayed image runs it: --version and render', async () => {
-    const [node, script] = entrypoint();
-    expect(node).toBe('node');
+  it('has the agent executable as ENTRYPOINT (its shebang sets the V8 flags), and the replayed image runs it', async () => {
+    const [script, ...rest] = entrypoint();
+    expect(rest).toEqual([]);
     expect(script).toBe(posix.join(runtimeWorkdir, 'dist', 'cli.js'));
     const cli = mapInto(replay.runtimeRoot, runtimeWorkdir, script!);
     expect(existsSync(cli)).toBe(true);
-    const version = await exec('node', [cli, '--version'], replay.runtimeRoot);
+    expect(readFileSync(cli, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env -S node --max-semi-space-size=1');
+    const version = await exec(cli, ['--version'], replay.runtimeRoot);
     expect(version.stdout).toBe(`${pkg.version}\n`);
     const example = 'examples/egressrouter.yaml';
     expect(existsSync(join(replay.runtimeRoot, example))).toBe(true);
-    const rendered = await exec('node', [cli, 'render', example], replay.runtimeRoot);
+    const rendered = await exec(cli, ['render', example], replay.runtimeRoot);
     expect(rendered.stdout).toContain('table inet egress_router');
   });
 
   it('puts egress-router-agent on PATH (for `kubectl exec POD -- egress-router-agent status`)', () => {
-    const script = entrypoint()[1] ?? '';
+    const script = entrypoint()[0] ?? '';
     const runs = runsOf(runtimeStage).join('\n');
     expect(runs).toContain(`ln -s ${script} /usr/local/bin/egress-router-agent`);
   });

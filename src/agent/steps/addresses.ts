@@ -3,7 +3,7 @@
  * on it that the config does not list are removed. New IPv6 addresses wait for DAD; new IPv4
  * addresses are announced with gratuitous ARP (IPv6 ones by the kernel, see sysctls).
  */
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import type { EgressAddress } from '../../config/model.js';
 import {
   type AddressInfo,
@@ -51,21 +51,41 @@ async function waitForDad(ctx: StepContext, device: string, address: EgressAddre
   }
 }
 
-/** Gratuitous ARP, request- and reply-style like the 3.x router, so upstream caches move at once. */
+/**
+ * Gratuitous ARP, request- and reply-style like the 3.x router, so upstream caches move at once.
+ * arping sends at once but then waits its one-second interval before exiting; apply does not
+ * wait for that: it waits only for each arping to start sending (or fail), then lets it finish.
+ */
 export async function announceIPv4(device: string, address: string): Promise<string | undefined> {
   const send = (style: '-U' | '-A') =>
-    execa('arping', [style, '-c', '1', '-w', '1', '-I', device, '-s', address, address], {
-      reject: false,
-      timeout: 5_000,
+    new Promise<string | undefined>((resolve) => {
+      const child = spawn('arping', [style, '-c', '1', '-w', '2', '-I', device, '-s', address, address], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const sent = setTimeout(() => {
+        child.unref();
+        resolve(undefined);
+      }, ARPING_SEND_MS);
+      child.on('error', (error) => {
+        clearTimeout(sent);
+        resolve(`arping: ${error.message}`);
+      });
+      child.on('exit', (code) => {
+        clearTimeout(sent);
+        // Exit 1 means "no reply", which unsolicited ARP never expects.
+        resolve(code === 0 || code === 1 ? undefined : `arping: ${stderr.trim() || `exit ${code}`}`);
+      });
     });
-  try {
-    const results = await Promise.all([send('-U'), send('-A')]);
-    const failed = results.find((r) => r.failed && r.exitCode !== 1);
-    return failed ? `arping: ${String(failed.stderr || failed.shortMessage)}` : undefined;
-  } catch (error) {
-    return `arping: ${(error as Error).message}`;
-  }
+  const problems = (await Promise.all([send('-U'), send('-A')])).filter(Boolean);
+  return problems[0];
 }
+
+/** How long arping gets to send before apply moves on (it sends within a few milliseconds). */
+const ARPING_SEND_MS = 150;
 
 export interface AddressOutcome {
   readonly added: readonly EgressAddress[];

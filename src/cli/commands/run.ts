@@ -67,7 +67,10 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   const { options, source } = systemOptionsFrom(values, positionals);
   const healthAddr = healthAddrFrom(values['health-addr'] as string | undefined);
   const resyncMs = positiveSeconds(values['resync-interval'] as string | undefined, 10) * 1000;
-  const log = createLogger(level as LogLevel, format ? format === 'pretty' : Boolean(process.stdout.isTTY));
+  const log = await createLogger(
+    level as LogLevel,
+    format ? format === 'pretty' : Boolean(process.stdout.isTTY),
+  );
 
   const readConfig = async (): Promise<ConfigLoad> => {
     if (source.fromEnv) {
@@ -98,8 +101,8 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     version: version(),
     log,
   });
-  // `on`, not `once`: execa's signal-exit re-raises a signal it believes nobody else handles,
-  // and a `once` listener has already removed itself by the time signal-exit looks.
+  // `on`, not `once`: a library using signal-exit (execa does) re-raises a signal it believes
+  // nobody else handles, and a `once` listener has already removed itself when it looks.
   let onStop: (signal: string) => void = () => {};
   const stopped = new Promise<string>((resolve) => {
     onStop = resolve;
