@@ -1,0 +1,285 @@
+/** The results as aligned text tables (stdout) and as Markdown (DIR/results.md). */
+
+import type { Timeline } from '../lib/profiling.js';
+import { thousands } from '../lib/stats.js';
+import type { BenchResults } from '../main.js';
+
+interface Table {
+  readonly title: string;
+  readonly head: readonly string[];
+  readonly rows: readonly (readonly string[])[];
+  readonly notes: readonly string[];
+}
+
+const ms = (value: number) => (value >= 100 ? thousands(value) : value.toFixed(1));
+const x = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a');
+const pct = (value: number) => (Number.isFinite(value) ? `${(value * 100).toFixed(0)}%` : 'n/a');
+const verdict = (met: boolean | null | undefined) =>
+  met === true ? 'met' : met === false ? 'MISSED' : 'n/a';
+const commandText = (c: { label: string; count: number; totalMs: number; maxMs: number }) =>
+  c.count > 1
+    ? `${c.label} ${ms(c.totalMs)} (×${c.count}, longest ${ms(c.maxMs)})`
+    : `${c.label} ${ms(c.totalMs)}`;
+const range = (s: { min: number; max: number }, f: (v: number) => string) => `${f(s.min)}–${f(s.max)}`;
+
+function tables(results: BenchResults): Table[] {
+  const out: Table[] = [];
+  const { rate, apply, run, profile } = results;
+  if (rate) {
+    out.push({
+      title: `1. Connection setup rate to the last-defined port (sequential TCP connections, median of ${rate.options.reps} × ${rate.options.durationMs / 1000} s)`,
+      head: [
+        'rules',
+        'agent conn/s',
+        'agent range',
+        'per-rule conn/s',
+        'per-rule range',
+        'agent / per-rule',
+        'agent vs 1 rule',
+      ],
+      rows: rate.points.map((p) => [
+        thousands(p.rules) + (p.udpRules > 0 ? ` (${thousands(p.tcpRules)} TCP + ${p.udpRules} UDP)` : ''),
+        thousands(p.agent.median),
+        range(p.agent, thousands),
+        thousands(p.perRule.median),
+        range(p.perRule, thousands),
+        x(p.agentOverPerRule),
+        pct(p.agent.median / (rate.points[0]?.agent.median ?? Number.NaN)),
+      ]),
+      notes: [
+        `agent(10,000) / agent(1) = ${rate.agent10kOver1.toFixed(3)}; goal >= 0.90: ${verdict(rate.goal.met)}`,
+        'per-rule = one `iif "eth0" tcp dport N dnat ip to …` rule per port (the CNI plugin layout), same SNAT/filter chains; layouts alternate A B B A within each size.',
+      ],
+    });
+  }
+  if (apply) {
+    out.push({
+      title:
+        ' 2. Apply latency from a clean pod: process start to exit 0 (verified), vs the floor (ip + one nft -j -f)',
+      head: [
+        'ports',
+        'rules (TCP+UDP)',
+        'agent ms',
+        'agent range',
+        'floor ms',
+        'floor range',
+        'agent / floor',
+        'goal',
+      ],
+      rows: apply.points.map((p) => [
+        thousands(p.ports),
+        thousands(p.rules),
+        ms(p.agentMs.median),
+        range(p.agentMs, ms),
+        ms(p.floorMs.median),
+        range(p.floorMs, ms),
+        x(p.agentOverFloor),
+        p.goal ? `<= ${p.goal.target}×: ${verdict(p.goal.met)}` : '',
+      ]),
+      notes: [
+        `process start alone, in the pod: \`node -e 0\` ${ms(apply.startup.bareNodeMs.median)} ms, \`node dist/cli.js --version\` ${ms(apply.startup.cliVersionMs.median)} ms (median of ${apply.startup.bareNodeMs.n})`,
+        `repetitions: ${apply.points.map((p) => `${thousands(p.ports)}: ${p.agentMs.n}`).join(', ')}; the floor leaves the same pod state as the agent: ${apply.floorMatchesAgent === null ? 'not checked' : apply.floorMatchesAgent ? 'yes' : 'NO (see results.json)'}`,
+      ],
+    });
+  }
+  if (run?.reload) {
+    const r = run.reload;
+    const streams = r.streams.filter((s) => s.port !== r.changedPortStream?.port);
+    out.push({
+      title: `3. Reload with ${thousands(r.rules)} rules: ..data swap to the changed port answering from its new destination (${r.reloads} reloads)`,
+      head: ['measure', 'median ms', 'p90 ms', 'min ms', 'max ms', 'goal'],
+      rows: [
+        [
+          'swap -> new mapping answers',
+          ms(r.answerMs.median),
+          ms(r.answerMs.p90),
+          ms(r.answerMs.min),
+          ms(r.answerMs.max),
+          `< 200 ms: ${verdict(r.goal.met)}`,
+        ],
+        [
+          'swap -> "config applied" (pass done)',
+          ms(r.passMs.median),
+          ms(r.passMs.p90),
+          ms(r.passMs.min),
+          ms(r.passMs.max),
+          '',
+        ],
+      ],
+      notes: [
+        `${streams.length} long-lived streams on unchanged rules (a line every 50 ms): ${r.streamBreaks} broken, ${r.streamStalls} stalls > 1 s, ${streams.reduce((n, s) => n + s.exchanges, 0)} exchanges, worst reply gap ${ms(Math.max(...streams.map((s) => s.maxGapMs)))} ms: ${r.goal.streamsClean ? 'clean' : 'NOT clean'}`,
+        ...(r.changedPortStream
+          ? [
+              `stream on the changed port (kept by conntrack): ${r.changedPortStream.error ?? 'unbroken'}, ${r.changedPortStream.stalls} stalls, worst gap ${ms(r.changedPortStream.maxGapMs)} ms`,
+            ]
+          : []),
+      ],
+    });
+  }
+  if (run) {
+    out.push({
+      title: '4. Memory of `run` at rest (VmRSS of the agent node process)',
+      head: [
+        'rules',
+        'RSS MiB (median)',
+        'agents range',
+        'single samples',
+        'peak (VmHWM) MiB',
+        'after reloads+repairs',
+        'goal',
+      ],
+      rows: [
+        ...run.memory.map((m) => [
+          thousands(m.rules),
+          m.rssMiB.median.toFixed(1),
+          range(m.rssMiB, (v) => v.toFixed(1)),
+          `${m.windowMinMiB.toFixed(1)}–${m.windowMaxMiB.toFixed(1)}`,
+          m.hwmMiB.median.toFixed(1),
+          m.rssAfterChurnMiB === undefined ? '' : m.rssAfterChurnMiB.toFixed(1),
+          m.rules === 10_000 ? `< 80 MiB: ${verdict(run.memoryGoal.met)}` : '',
+        ]),
+        ...run.memoryVariants.map((v) => [
+          `${thousands(v.rules)}, ${v.label}`,
+          v.rssMiB.toFixed(1),
+          '',
+          `${v.windowMinMiB.toFixed(1)}–${v.windowMaxMiB.toFixed(1)}`,
+          v.hwmMiB.toFixed(1),
+          '',
+          `(ready after ${ms(v.readyMs)} ms)`,
+        ]),
+        ['bare node (idle)', run.bareNodeRssMiB.toFixed(1), '', '', '', '', ''],
+      ],
+      notes: [
+        `each agent sampled once a second for ${run.memoryWindowS} s after it settled (resync passes every 10 s included); median of ${run.memory[0]?.rssMiB.n ?? 0} agent(s) per size`,
+      ],
+    });
+    out.push({
+      title: '5. Drift repair: deletion done to traffic through the repaired path answering',
+      head: ['broken', 'rules', 'median ms', 'range ms', 'to "drift repaired" log ms', 'goal'],
+      rows: run.drift.map((d) => [
+        d.kind === 'table' ? 'table deleted' : 'default route deleted',
+        thousands(d.rules),
+        ms(d.repairMs.median),
+        range(d.repairMs, ms),
+        ms(d.logMs.median),
+        `< 1 s: ${verdict(d.goal.met)}`,
+      ]),
+      notes: [`repetitions: ${run.drift[0]?.repairMs.n ?? 0} each`],
+    });
+  }
+  if (profile) {
+    out.push({
+      title: 'Profile: apply from a clean pod, process timeline (strace) — the biggest items',
+      head: ['rules', 'wall ms', 'node start -> first command', 'node alone', 'top commands (total ms)'],
+      rows: profile.apply.map((p) => [
+        thousands(p.rules),
+        ms(p.wallMs),
+        ms(p.timeline.startupMs),
+        ms(p.timeline.nodeOnlyMs),
+        p.timeline.commands.slice(0, 5).map(commandText).join('; '),
+      ]),
+      notes: profile.apply
+        .filter((p) => p.cpu)
+        .map(
+          (p) =>
+            `CPU profile, ${thousands(p.rules)} rules: ${p.cpu?.topProjectInclusive
+              .slice(0, 6)
+              .map((f) => `${f.fn} ${ms(f.ms)}`)
+              .join('; ')}`,
+        ),
+    });
+    const passRows = (label: string, t: Timeline) => [
+      label,
+      ms(t.totalMs),
+      ms(t.startupMs),
+      t.commands.slice(0, 5).map(commandText).join('; '),
+    ];
+    out.push({
+      title: 'Profile: run mode, 10,000 rules — reload passes and a table repair',
+      head: ['event', 'to log line ms', 'before first command ms', 'top commands (total ms)'],
+      rows: [
+        ...(profile.reload?.passes ?? []).map((t, i) => passRows(`reload ${i + 1}`, t)),
+        ...(profile.driftTable ? [passRows('table deleted', profile.driftTable)] : []),
+      ],
+      notes: profile.heap.map(
+        (h) =>
+          `heap at rest, ${thousands(h.rules)} rules: VmRSS ${h.rssMiB} MiB; V8 heap reserved ${h.heapTotalMiB ?? '?'} MiB, used ${h.heapUsedMiB ?? '?'} MiB (garbage included); live objects after a full GC ${h.snapshot.liveMiB} MiB (${h.snapshot.top
+            .slice(0, 5)
+            .map((k) => `${k.kind} ${k.mib}`)
+            .join(', ')})`,
+      ),
+    });
+  }
+  return out;
+}
+
+function textTable(table: Table): string {
+  const widths = table.head.map((h, i) => Math.max(h.length, ...table.rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [
+    table.title.trim(),
+    line(table.head),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...table.rows.map(line),
+    ...table.notes.map((n) => `  ${n}`),
+    '',
+  ].join('\n');
+}
+
+function markdownTable(table: Table): string {
+  const cellText = (cell: string) => cell.replace(/\|/g, '\\|');
+  return [
+    `### ${table.title.trim()}`,
+    '',
+    `| ${table.head.map(cellText).join(' | ')} |`,
+    `|${table.head.map(() => ' --- ').join('|')}|`,
+    ...table.rows.map((r) => `| ${r.map(cellText).join(' | ')} |`),
+    '',
+    ...table.notes.map((n) => `- ${n}`),
+    '',
+  ].join('\n');
+}
+
+function errors(results: BenchResults): string[] {
+  return Object.entries(results.errors).map(
+    ([suite, error]) => `suite ${suite} failed: ${error.split('\n')[0]}`,
+  );
+}
+
+export function textReport(results: BenchResults): string {
+  const meta = results.meta as { mode?: string; machine?: { cpus?: number }; date?: string };
+  return [
+    '',
+    `egress-router-agent benchmarks (${meta.mode}, ${meta.machine?.cpus} CPUs, ${meta.date}): medians; read ratios, not absolutes`,
+    '',
+    ...tables(results).map(textTable),
+    ...errors(results),
+    '',
+  ].join('\n');
+}
+
+export function markdownReport(results: BenchResults): string {
+  const meta = results.meta as {
+    mode?: string;
+    date?: string;
+    durationS?: number;
+    loadAverageStart?: number[];
+    loadAverageEnd?: number[];
+    machine?: Record<string, unknown>;
+  };
+  const m = meta.machine ?? {};
+  return [
+    '<!-- Generated by scripts/bench.sh; do not edit. -->',
+    `## Results (${meta.mode} run, ${meta.date})`,
+    '',
+    `Machine: ${String(m.cpus)} × ${String(m.cpuModel)}, ${String(m.memoryGiB)} GiB, kernel ${String(m.kernel)}, node ${String(m.node)}, ${String(m.nft)}; commit ${String(m.commit)}${m.dirty ? ' (src modified)' : ''}.`,
+    `Load average ${meta.loadAverageStart?.join('/')} at the start, ${meta.loadAverageEnd?.join('/')} at the end; ${String(m.otherNamespaces)} other network namespaces on the machine; ${String(meta.durationS)} s in all.`,
+    '',
+    ...tables(results).map(markdownTable),
+    ...errors(results).map((e) => `**${e}**\n`),
+  ].join('\n');
+}
