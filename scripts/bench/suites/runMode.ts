@@ -147,14 +147,15 @@ async function startOnCleanPod(
   ctx: BenchContext,
   size: number,
   dir: string,
-  nodeFlags: readonly string[] = [],
+  /** Undefined: the executable's own shebang flags, as the agent is launched for real. */
+  nodeFlags?: readonly string[],
 ) {
   await ctx.topo.resetPod();
   await run(['rm', '-rf', dir]);
   await mkdir(dir, { recursive: true });
   const config = await createConfigDir(dir, egressRouter(runRules(size)));
   const started = performance.now();
-  const agent = await startRunAgent(ctx.topo, config.path, { nodeFlags });
+  const agent = await startRunAgent(ctx.topo, config.path, nodeFlags ? { nodeFlags } : {});
   await agent.waitForLog((line) => line.msg === 'applied', 180_000);
   return { agent, config, readyMs: performance.now() - started };
 }

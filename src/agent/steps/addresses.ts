@@ -67,7 +67,9 @@ export async function announceIPv4(device: string, address: string): Promise<str
         stderr += chunk.toString();
       });
       const sent = setTimeout(() => {
+        // Neither the process nor its stderr pipe may keep `apply` alive until arping's interval ends.
         child.unref();
+        (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
         resolve(undefined);
       }, ARPING_SEND_MS);
       child.on('error', (error) => {
