@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigText } from '../../src/config/load.js';
 import type { AgentOptions, Family, Protocol, RedirectRule, RouterConfig } from '../../src/config/model.js';
+import { interfaceNameProblem } from '../../src/config/names.js';
 import { replaceTableBatch } from '../../src/nft/json.js';
 import type { NftTable } from '../../src/nft/model.js';
 import { tableText } from '../../src/nft/text.js';
@@ -109,28 +110,12 @@ const destinationV6 = fc
 const destination = (family: Family): fc.Arbitrary<string> => (family === 4 ? destinationV4 : destinationV6);
 
 /**
- * Interface names nft takes in both forms. Left out on purpose, because the renderer cannot
- * express them faithfully although the CLI accepts them (a known gap): nft 1.0.6's JSON parser
- * turns the strings below into protocol/ICMP constants, a leading "@" into a set reference and
- * "*" into a catch-all, and a trailing "*" into a wildcard in both forms; nft text has no
- * escapes, so '"' cannot be written and '\' must not be escaped.
+ * Any interface name the agent accepts (its validator rejects what nft would misread: keywords
+ * such as `tcp`, a leading `@`, `*`, quotes), in the charset real interfaces use.
  */
-const NFT_JSON_CONSTANTS = new Set([
-  'tcp',
-  'udp',
-  'udplite',
-  'esp',
-  'ah',
-  'icmp',
-  'icmpv6',
-  'comp',
-  'dccp',
-  'sctp',
-  'redirect',
-]);
 const interfaceName = fc
-  .stringMatching(/^[a-z][a-z0-9_.-]{0,14}$/)
-  .filter((name) => !NFT_JSON_CONSTANTS.has(name));
+  .stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/)
+  .filter((name) => interfaceNameProblem(name) === undefined);
 
 interface RuleSpec {
   destinationIP: string;
