@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Benchmarks of the egress router agent (issue 6): see docs/benchmarks.md.
-#   sudo scripts/bench.sh            # the full suite, ~15 minutes on 2 cores
-#   sudo scripts/bench.sh --quick    # a ~2 minute smoke run
-#   sudo scripts/bench.sh --only rate,apply --out /tmp/bench
-# Builds dist/ first (the agent is benchmarked as shipped), then runs scripts/bench/main.ts.
+#   scripts/bench.sh            # as root: the full suite, ~10 minutes on 2 cores
+#   scripts/bench.sh --quick    # a ~2 minute smoke run
+#   scripts/bench.sh --only rate,apply --out /tmp/bench
+# Installs what is missing (scripts/setup.sh, plus strace for the profile suite), builds dist/
+# (the agent is benchmarked as shipped), then runs scripts/bench/main.ts.
 # Reports only: a missed goal never makes it fail (exit 1 only when a suite itself broke).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case " $* " in
-  *" -h "*|*" --help "*) ;;
-  *) npm run --silent build >&2 ;;
+  *" -h "*|*" --help "*|*" --from-json "*) ;;
+  *)
+    bash scripts/setup.sh >&2
+    if ! command -v strace >/dev/null; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null
+    fi
+    ;;
 esac
 exec npx tsx scripts/bench/main.ts "$@"

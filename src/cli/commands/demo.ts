@@ -19,9 +19,9 @@ Options:
   --prefix P   namespace name prefix (default erdemo-; tests use their own)
   -h, --help   this help
 
-Example:
-  sudo egress-router-agent demo
-  sudo egress-router-agent demo --keep
+Example (as root):
+  egress-router-agent demo
+  egress-router-agent demo --keep
 `;
 
 export async function demoCommand(argv: readonly string[], io: Io): Promise<number> {
