@@ -78,11 +78,11 @@ export async function apply(
         checkBatch(pod, replaceTableBatch(table)),
       );
     // Route planning only reads: a missing gateway is reported before anything is created.
-    await wantedRoutes(ctx);
+    const wanted = await wantedRoutes(ctx);
     const link = await ensureLink(ctx, state.mayCreateInterface ?? true);
     const sysctlWarnings = await ensureSysctls(ctx);
     const addresses = await ensureAddresses(ctx);
-    await ensureRoutes(ctx);
+    await ensureRoutes(ctx, wanted);
     await ensureReplyRouting(ctx);
     await ensureTable(ctx, table, state);
     return {

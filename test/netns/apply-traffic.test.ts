@@ -241,7 +241,7 @@ describe('IPv4 redirects without a fallback', () => {
     expectUnseen(all, none);
   });
   it('refuses other IPv4 ports even with a listener in the pod, but leaves IPv6 alone (the reject rule is IPv4 only)', async () => {
-    // nft 1.0.6 lists this rule without its `meta nfproto ipv4`; the kernel still has it.
+    // The reject rule matches `ip version 4`: IPv6 to the same port must still reach the listener.
     const local = await startServer(topo, 'pod', 'pod-local', { tcp: [7000] });
     try {
       const v4 = tag('nofb-local-v4');

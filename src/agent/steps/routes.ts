@@ -108,13 +108,8 @@ async function masterHostRoutes(
   });
 }
 
-export interface RouteFacts {
-  readonly current: Record<Family, RouteInfo[]>;
-  readonly wanted: WantedRoute[];
-}
-
 /** Works out every route the pod must have, from the config and what the namespaces show. */
-export async function wantedRoutes(ctx: StepContext): Promise<RouteFacts> {
+export async function wantedRoutes(ctx: StepContext): Promise<WantedRoute[]> {
   const current = { 4: await listRoutes(ctx.pod, 4), 6: await listRoutes(ctx.pod, 6) };
   const families = new Set(ctx.config.addresses.map((a) => a.family));
   const clusterGateways: Partial<Record<Family, string>> = {};
@@ -154,7 +149,7 @@ export async function wantedRoutes(ctx: StepContext): Promise<RouteFacts> {
       ...(route.via ? { gateway: route.via.address } : {}),
     };
   });
-  return { current, wanted: [...wanted, ...(await masterHostRoutes(ctx, current, clusterGateways))] };
+  return [...wanted, ...(await masterHostRoutes(ctx, current, clusterGateways))];
 }
 
 async function run(ctx: StepContext, what: string, args: string[]): Promise<void> {
@@ -190,8 +185,15 @@ async function moveDefaultRoute(
 const moveDefault = (ctx: StepContext, family: Family, route: RouteInfo, metric: number | undefined) =>
   inStep('routes', 'RouteFailed', routeText(route), () => moveDefaultRoute(ctx.pod, family, route, metric));
 
-export async function ensureRoutes(ctx: StepContext): Promise<void> {
-  const { current, wanted } = await wantedRoutes(ctx);
+/**
+ * `wanted` is the plan apply's preflight already made: the steps in between (link, sysctls,
+ * addresses) change nothing it depends on, so only the current routes are read again.
+ */
+export async function ensureRoutes(ctx: StepContext, wanted: readonly WantedRoute[]): Promise<void> {
+  const current = await inStep('routes', 'RouteFailed', 'routes', async () => ({
+    4: await listRoutes(ctx.pod, 4),
+    6: await listRoutes(ctx.pod, 6),
+  }));
   for (const family of [4, 6] as const) {
     const routes = current[family];
     const want = wanted.filter((w) => w.family === family);
