@@ -10,7 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { expect } from 'vitest';
 import type { NsRef, Topology } from './harness/topology.js';
-import type { RequestResult, ServerHandle, ServerRecord } from './harness/traffic.js';
+import {
+  type RequestResult,
+  type ServerHandle,
+  type ServerRecord,
+  tcpRequest,
+  udpRequest,
+} from './harness/traffic.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(ROOT, 'dist', 'cli.js');
@@ -233,6 +239,25 @@ let payloadCounter = 0;
 export function tag(what: string): string {
   payloadCounter += 1;
   return `${what}-${process.pid}-${payloadCounter}`;
+}
+
+/**
+ * Sends a tagged request from `from` to `host:port`, and expects `server` to have answered it
+ * and recorded it on `to.port` with `to.peer` as the source (the redirect and SNAT both worked).
+ */
+export async function expectRedirect(
+  topo: Topology,
+  proto: 'tcp' | 'udp',
+  from: NsRef,
+  host: string,
+  port: number,
+  server: ServerHandle,
+  to: { port: number; peer: string },
+  label: string,
+): Promise<ServerRecord> {
+  const payload = tag(label);
+  const send = proto === 'tcp' ? tcpRequest : udpRequest;
+  return expectReached(await send(topo, from, host, port, payload), server, { proto, ...to, payload });
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   egressRouter,
   expectAgent,
   expectReached,
+  expectRedirect,
   expectUnseen,
   globalAddresses,
   linkNames,
@@ -282,20 +283,26 @@ describe('re-apply and convergence', () => {
       ok: false,
       error: 'refused',
     });
-    const added = tag('new-rule');
-    await expectReached(await tcpRequest(topo, 'client', POD.v4, 81, added), dst1, {
-      proto: 'tcp',
-      port: 80,
-      peer: EGRESS4_NEW,
-      payload: added,
-    });
-    const kept = tag('kept-rule');
-    await expectReached(await tcpRequest(topo, 'client', POD.v4, 8080, kept), dst2, {
-      proto: 'tcp',
-      port: 80,
-      peer: EGRESS4_NEW,
-      payload: kept,
-    });
+    await expectRedirect(
+      topo,
+      'tcp',
+      'client',
+      POD.v4,
+      81,
+      dst1,
+      { port: 80, peer: EGRESS4_NEW },
+      'new-rule',
+    );
+    await expectRedirect(
+      topo,
+      'tcp',
+      'client',
+      POD.v4,
+      8080,
+      dst2,
+      { port: 80, peer: EGRESS4_NEW },
+      'kept-rule',
+    );
     // IPv6 is no longer routed: no rule, no address; the pod's own default route is back on eth0.
     const v6 = tag('v6-gone');
     expect((await tcpRequest(topo, 'client', POD.v6, 80, v6, 1_500)).ok).toBe(false);

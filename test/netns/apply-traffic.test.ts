@@ -12,6 +12,7 @@ import {
   egressRouter,
   expectAgent,
   expectReached,
+  expectRedirect,
   expectUnseen,
   mapElements,
   routes,
@@ -189,20 +190,8 @@ describe('IPv4 redirects without a fallback', () => {
   );
 
   it('still redirects the configured ports', async () => {
-    const tcp = tag('nofb-tcp');
-    await expectReached(await tcpRequest(topo, 'client', POD.v4, 80, tcp), dst1, {
-      proto: 'tcp',
-      port: 80,
-      peer: EGRESS4,
-      payload: tcp,
-    });
-    const udp = tag('nofb-udp');
-    await expectReached(await udpRequest(topo, 'client', POD.v4, 5353, udp), dst1, {
-      proto: 'udp',
-      port: 53,
-      peer: EGRESS4,
-      payload: udp,
-    });
+    await expectRedirect(topo, 'tcp', 'client', POD.v4, 80, dst1, { port: 80, peer: EGRESS4 }, 'nofb-tcp');
+    await expectRedirect(topo, 'udp', 'client', POD.v4, 5353, dst1, { port: 53, peer: EGRESS4 }, 'nofb-udp');
   });
 
   it('refuses unmatched TCP at once and answers unmatched UDP with port unreachable', async () => {
@@ -228,13 +217,16 @@ describe('IPv4 redirects without a fallback', () => {
     });
     const health = await startServer(topo, 'pod', 'pod-health', { tcp: [9099] });
     try {
-      const local = tag('nofb-health');
-      await expectReached(await tcpRequest(topo, 'client', POD.v4, 9099, local), health, {
-        proto: 'tcp',
-        port: 9099,
-        peer: PLAN.client.v4,
-        payload: local,
-      });
+      await expectRedirect(
+        topo,
+        'tcp',
+        'client',
+        POD.v4,
+        9099,
+        health,
+        { port: 9099, peer: PLAN.client.v4 },
+        'nofb-health',
+      );
     } finally {
       await health.stop();
     }
@@ -249,13 +241,16 @@ describe('IPv4 redirects without a fallback', () => {
         ok: false,
         error: 'refused',
       });
-      const v6 = tag('nofb-local-v6');
-      await expectReached(await tcpRequest(topo, 'client', POD.v6, 7000, v6), local, {
-        proto: 'tcp',
-        port: 7000,
-        peer: PLAN.client.v6,
-        payload: v6,
-      });
+      await expectRedirect(
+        topo,
+        'tcp',
+        'client',
+        POD.v6,
+        7000,
+        local,
+        { port: 7000, peer: PLAN.client.v6 },
+        'nofb-local-v6',
+      );
       expect(local.seen().filter((r) => r.payload === v4)).toEqual([]);
     } finally {
       await local.stop();
@@ -278,13 +273,7 @@ describe('a fallback-only config (no rules)', () => {
         payload,
       });
     }
-    const udp = tag('fbonly-udp');
-    await expectReached(await udpRequest(topo, 'client', POD.v4, 53, udp), dst2, {
-      proto: 'udp',
-      port: 53,
-      peer: EGRESS4,
-      payload: udp,
-    });
+    await expectRedirect(topo, 'udp', 'client', POD.v4, 53, dst2, { port: 53, peer: EGRESS4 }, 'fbonly-udp');
     const health = tag('fbonly-health');
     expect(await tcpRequest(topo, 'client', POD.v4, 9099, health)).toMatchObject({
       ok: false,
@@ -417,34 +406,37 @@ describe('IPv6 only: gateway inferred from the node, an IPv6 fallback, --interfa
       expect.objectContaining({ dst: 'default', gateway: PLAN.gw.v6, dev: 'egress0' }),
     );
 
-    const redirected = tag('v6only-8080');
-    await expectReached(await tcpRequest(topo, 'client', POD.v6, 8080, redirected), dst1, {
-      proto: 'tcp',
-      port: 80,
-      peer: EGRESS6,
-      payload: redirected,
-    });
-    const offLink = tag('v6only-far');
-    await expectReached(await tcpRequest(topo, 'client', POD.v6, 443, offLink), far, {
-      proto: 'tcp',
-      port: 443,
-      peer: EGRESS6,
-      payload: offLink,
-    });
-    const tcp = tag('v6only-fallback-tcp');
-    await expectReached(await tcpRequest(topo, 'client', POD.v6, 7777, tcp), dst2, {
-      proto: 'tcp',
-      port: 7777,
-      peer: EGRESS6,
-      payload: tcp,
-    });
-    const udp = tag('v6only-fallback-udp');
-    await expectReached(await udpRequest(topo, 'client', POD.v6, 7777, udp), dst2, {
-      proto: 'udp',
-      port: 7777,
-      peer: EGRESS6,
-      payload: udp,
-    });
+    await expectRedirect(
+      topo,
+      'tcp',
+      'client',
+      POD.v6,
+      8080,
+      dst1,
+      { port: 80, peer: EGRESS6 },
+      'v6only-8080',
+    );
+    await expectRedirect(topo, 'tcp', 'client', POD.v6, 443, far, { port: 443, peer: EGRESS6 }, 'v6only-far');
+    await expectRedirect(
+      topo,
+      'tcp',
+      'client',
+      POD.v6,
+      7777,
+      dst2,
+      { port: 7777, peer: EGRESS6 },
+      'v6only-fallback-tcp',
+    );
+    await expectRedirect(
+      topo,
+      'udp',
+      'client',
+      POD.v6,
+      7777,
+      dst2,
+      { port: 7777, peer: EGRESS6 },
+      'v6only-fallback-udp',
+    );
     const health = tag('v6only-health');
     expect(await tcpRequest(topo, 'client', POD.v6, 9099, health)).toMatchObject({
       ok: false,
@@ -494,27 +486,9 @@ describe('IPv6 with targetPort, dual-stack in one router, and SCTP', () => {
   });
 
   it('redirects IPv6 TCP without targetPort and UDP with and without targetPort', async () => {
-    const tcp = tag('v6-80');
-    await expectReached(await tcpRequest(topo, 'client', POD.v6, 80, tcp), dst2, {
-      proto: 'tcp',
-      port: 80,
-      peer: EGRESS6,
-      payload: tcp,
-    });
-    const udpTarget = tag('v6-5353');
-    await expectReached(await udpRequest(topo, 'client', POD.v6, 5353, udpTarget), dst2, {
-      proto: 'udp',
-      port: 53,
-      peer: EGRESS6,
-      payload: udpTarget,
-    });
-    const udp = tag('v6-53');
-    await expectReached(await udpRequest(topo, 'client', POD.v6, 53, udp), dst1, {
-      proto: 'udp',
-      port: 53,
-      peer: EGRESS6,
-      payload: udp,
-    });
+    await expectRedirect(topo, 'tcp', 'client', POD.v6, 80, dst2, { port: 80, peer: EGRESS6 }, 'v6-80');
+    await expectRedirect(topo, 'udp', 'client', POD.v6, 5353, dst2, { port: 53, peer: EGRESS6 }, 'v6-5353');
+    await expectRedirect(topo, 'udp', 'client', POD.v6, 53, dst1, { port: 53, peer: EGRESS6 }, 'v6-53');
   });
 
   it('reaches an off-link IPv6 destination through the gateway, also for a client in another subnet', async () => {
@@ -525,13 +499,16 @@ describe('IPv6 with targetPort, dual-stack in one router, and SCTP', () => {
       peer: EGRESS6,
       payload,
     });
-    const second = tag('v6-far-client2');
-    await expectReached(await tcpRequest(topo, 'client2', POD.v6, 443, second), far, {
-      proto: 'tcp',
-      port: 443,
-      peer: EGRESS6,
-      payload: second,
-    });
+    await expectRedirect(
+      topo,
+      'tcp',
+      'client2',
+      POD.v6,
+      443,
+      far,
+      { port: 443, peer: EGRESS6 },
+      'v6-far-client2',
+    );
   });
 
   it('refuses unmatched IPv6 TCP at once and answers unmatched IPv6 UDP with port unreachable', async () => {
