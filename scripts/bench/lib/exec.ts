@@ -3,53 +3,16 @@
  * every call bounded by a timeout, every long-running child tracked so teardown can end it.
  */
 import { execa, type ResultPromise } from 'execa';
+import { type RunOptions, type RunResult, runCommand } from '../../../test/helpers/commands.js';
 
 export const NODE = process.execPath;
 
-export interface RunOptions {
-  readonly timeoutMs?: number;
-  /** Throw on a non-zero exit or a timeout (default true). */
-  readonly reject?: boolean;
-  readonly input?: string;
-  readonly cwd?: string;
-}
-
-export interface RunResult {
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly exitCode: number | undefined;
-  readonly failed: boolean;
-  readonly timedOut: boolean;
-}
+export type { RunOptions, RunResult };
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
-export async function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  const [file, ...args] = argv;
-  if (!file) throw new Error('empty command');
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const result = await execa(file, args, {
-    reject: false,
-    timeout: timeoutMs,
-    maxBuffer: 512 * 1024 * 1024,
-    ...(options.cwd ? { cwd: options.cwd } : {}),
-    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
-  });
-  const out: RunResult = {
-    stdout: String(result.stdout ?? ''),
-    stderr: String(result.stderr ?? ''),
-    exitCode: result.exitCode,
-    failed: result.failed,
-    timedOut: result.timedOut,
-  };
-  if (out.failed && options.reject !== false) {
-    const why = out.timedOut
-      ? `timed out after ${timeoutMs} ms`
-      : out.stderr.trim().split('\n').slice(0, 4).join(' / ') || `exit ${out.exitCode}`;
-    throw new Error(`${argv.slice(0, 8).join(' ')}${argv.length > 8 ? ' …' : ''}: ${why}`);
-  }
-  return out;
-}
+export const run = (argv: readonly string[], options: RunOptions = {}): Promise<RunResult> =>
+  runCommand(argv, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options);
 
 export type Child = ResultPromise<{ buffer: false; reject: false; stdin: 'pipe' }>;
 

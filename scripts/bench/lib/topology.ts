@@ -20,6 +20,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { listNetns, rootLinkNames } from '../../../test/helpers/commands.js';
 import { pollUntil, run, sleep } from './exec.js';
 
 export type Role = 'client' | 'node' | 'pod' | 'lan' | 'dst1' | 'dst2' | 'gw' | 'far';
@@ -72,24 +73,8 @@ export interface Topology {
   destroySync(): void;
 }
 
-async function listNetns(): Promise<string[]> {
-  const { stdout } = await run(['ip', 'netns', 'list']);
-  return stdout
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/)[0] ?? '')
-    .filter((name) => name !== '');
-}
-
-async function rootLinks(): Promise<string[]> {
-  const { stdout } = await run(['ip', '-o', 'link', 'show']);
-  return stdout
-    .split('\n')
-    .map((line) => /^\d+:\s+([^:@\s]+)/.exec(line)?.[1] ?? '')
-    .filter((name) => name !== '');
-}
-
 async function uniquePrefix(): Promise<string> {
-  const taken = [...(await listNetns()), ...(await rootLinks())];
+  const taken = [...(await listNetns()), ...(await rootLinkNames())];
   for (let attempt = 0; attempt < 20; attempt += 1) {
     const prefix = `erb${randomBytes(3).toString('hex')}-`;
     if (!taken.some((name) => name.startsWith(prefix))) return prefix;
@@ -198,10 +183,12 @@ export async function createTopology(): Promise<Topology> {
       }
       created.delete(name);
     }
-    for (const name of await rootLinks()) {
+    for (const name of await rootLinkNames()) {
       if (name.startsWith(prefix)) await run(['ip', 'link', 'delete', name], { reject: false });
     }
-    const left = [...(await listNetns()), ...(await rootLinks())].filter((name) => name.startsWith(prefix));
+    const left = [...(await listNetns()), ...(await rootLinkNames())].filter((name) =>
+      name.startsWith(prefix),
+    );
     if (left.length > 0) throw new Error(`teardown left ${left.join(', ')}`);
   };
 

@@ -40,6 +40,13 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
+import {
+  listNetns,
+  type RunOptions,
+  type RunResult,
+  rootLinkNames,
+  runCommand,
+} from '../../helpers/commands.js';
 
 export type Role = 'client' | 'client2' | 'pod' | 'node' | 'lan' | 'dst1' | 'dst2' | 'gw' | 'far';
 
@@ -90,20 +97,9 @@ export interface TopologyOptions {
   readonly failAfter?: 'namespaces' | 'links' | 'addresses';
 }
 
-export interface ExecOptions {
-  readonly timeoutMs?: number;
-  /** Throw on a non-zero exit or a timeout (default true). */
-  readonly reject?: boolean;
-  readonly input?: string;
-}
-
-export interface ExecResult {
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly exitCode: number | undefined;
-  readonly failed: boolean;
-  readonly timedOut: boolean;
-}
+/** Options of `exec`: a timeout, whether a failure throws, standard input. */
+export type ExecOptions = Omit<RunOptions, 'cwd'>;
+export type ExecResult = RunResult;
 
 export interface SpawnOptions {
   /** SIGKILL this long after a SIGTERM that was not obeyed (default 2000 ms). */
@@ -215,46 +211,8 @@ function spawnIn(name: string, argv: readonly string[], options: SpawnOptions = 
   });
 }
 
-async function run(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-  const [file, ...args] = argv;
-  if (!file) throw new Error('empty command');
-  const timeoutMs = options.timeoutMs ?? COMMAND_TIMEOUT_MS;
-  const result = await execa(file, args, {
-    reject: false,
-    timeout: timeoutMs,
-    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
-  });
-  const out: ExecResult = {
-    stdout: String(result.stdout ?? ''),
-    stderr: String(result.stderr ?? ''),
-    exitCode: result.exitCode,
-    failed: result.failed,
-    timedOut: result.timedOut,
-  };
-  if (out.failed && options.reject !== false) {
-    const why = out.timedOut
-      ? `timed out after ${timeoutMs} ms`
-      : out.stderr.trim() || `exit ${out.exitCode}`;
-    throw new Error(`${argv.join(' ')}: ${why}`);
-  }
-  return out;
-}
-
-async function listNetns(): Promise<string[]> {
-  const { stdout } = await run(['ip', 'netns', 'list']);
-  return stdout
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/)[0] ?? '')
-    .filter((name) => name !== '');
-}
-
-async function rootLinkNames(): Promise<string[]> {
-  const { stdout } = await run(['ip', '-o', 'link', 'show']);
-  return stdout
-    .split('\n')
-    .map((line) => /^\d+:\s+([^:@\s]+)/.exec(line)?.[1] ?? '')
-    .filter((name) => name !== '');
-}
+const run = (argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> =>
+  runCommand(argv, options.timeoutMs ?? COMMAND_TIMEOUT_MS, options);
 
 /** Polls `check` until it returns true; bounded by timeoutMs. */
 export async function pollUntil(
