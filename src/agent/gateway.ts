@@ -33,7 +33,7 @@ export async function checkGateway(
   if (!usable(state)) {
     await runProgram(
       ['ping', family === 4 ? '-4' : '-6', '-c', '1', '-W', '1', '-I', device, gateway],
-      3_000,
+      { timeoutMs: 3_000 },
     ).catch(() => undefined);
     state = await neighbourState(runner, gateway, device);
   }

@@ -97,14 +97,14 @@ class Demo {
       String(port),
       text,
     ];
-    const { stdout } = await runProgram(['ip', ...argv], 10_000);
+    const { stdout } = await runProgram(['ip', ...argv], { timeoutMs: 10_000 });
     return stdout.trim();
   }
 
   async agentCli(args: string[]): Promise<{ code: number; out: string }> {
     const result = await runProgram(
       ['ip', 'netns', 'exec', this.ns.pod, process.execPath, CLI, ...args],
-      10_000,
+      { timeoutMs: 10_000 },
     );
     return {
       code: result.exitCode,
@@ -166,7 +166,7 @@ class Demo {
     const script = `fetch('http://${HEALTH}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`;
     const metrics = await runProgram(
       ['ip', 'netns', 'exec', this.ns.pod, process.execPath, '-e', script],
-      10_000,
+      { timeoutMs: 10_000 },
     );
     const wanted =
       /^egress_router_(redirect_connections_total|condition\{type="Available",status="True"\}|drift_repairs_total|build_info)/;

@@ -56,7 +56,7 @@ export async function existingDemoNamespaces(prefix: string): Promise<string[]> 
 export async function destroyNetwork(prefix: string): Promise<number> {
   const names = await existingDemoNamespaces(prefix);
   for (const ns of names) {
-    const { stdout } = await runProgram(['ip', 'netns', 'pids', ns], 10_000);
+    const { stdout } = await runProgram(['ip', 'netns', 'pids', ns], { timeoutMs: 10_000 });
     for (const pid of stdout.split(/\s+/).filter(Boolean)) {
       try {
         process.kill(Number(pid), 'SIGKILL');

@@ -1,0 +1,75 @@
+/**
+ * The agent's status after a pass: one immutable snapshot, published to every sink (the HTTP
+ * endpoints, the metrics, the Kubernetes status writer). Sinks never reach into the control
+ * loop; they read what the snapshot says, and a slow or failing sink never delays a pass.
+ */
+import type { Condition, ConditionType } from '../conditions.js';
+
+export type HaRole = 'active' | 'standby' | 'fault';
+
+export interface HaStatus {
+  readonly mode: 'vrrp';
+  readonly role: HaRole;
+  /** VRRP virtual router id (--ha-group). */
+  readonly group: number;
+  readonly priority: number;
+  /** RFC 3339: when this replica entered `role`. */
+  readonly since: string;
+  readonly transitions: number;
+}
+
+export interface GatewayStatus {
+  readonly family: 4 | 6;
+  readonly gateway: string;
+  readonly reachable: boolean;
+  /** The neighbour state or probe result, for humans ("REACHABLE", "no answer to 3 ARP probes"). */
+  readonly state: string;
+}
+
+/**
+ * Something that happened in a pass that an operator may want told once, e.g. as a Kubernetes
+ * Event: Normal for Applied / Reloaded / DriftRepaired / BecameActive, Warning for a Degraded
+ * reason (InvalidConfig, DuplicateAddress, GatewayUnreachable …).
+ */
+export interface Notice {
+  readonly type: 'Normal' | 'Warning';
+  /** CamelCase, as Kubernetes Event reasons and condition reasons are. */
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface ConfigSummary {
+  /** metadata.name / the CNI network name. */
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly format: string;
+  readonly addresses: readonly string[];
+  readonly redirectRules: number;
+  readonly fallback?: string;
+}
+
+export interface StatusSnapshot {
+  readonly version: string;
+  /** Increases with every published snapshot. */
+  readonly sequence: number;
+  /** RFC 3339: when this snapshot was made. */
+  readonly time: string;
+  readonly conditions: Readonly<Record<ConditionType, Condition>>;
+  readonly config?: ConfigSummary;
+  readonly ha?: HaStatus;
+  readonly gateways: readonly GatewayStatus[];
+  /** RFC 3339 time of the last pass that ended with everything in place. */
+  readonly lastSuccessfulSync?: string;
+  /** What this pass did that deserves telling (empty on a quiet pass). */
+  readonly notices: readonly Notice[];
+}
+
+/**
+ * A consumer of snapshots. `publish` must return at once (queue, debounce, write in the
+ * background) and must not throw; `stop` flushes what is worth flushing, within its own bound.
+ */
+export interface StatusSink {
+  readonly name: string;
+  publish(snapshot: StatusSnapshot): void;
+  stop(): Promise<void>;
+}
