@@ -26,3 +26,11 @@ export async function writeSysctl(s: Sysctl, value: string): Promise<void> {
     throw new Error(`cannot set ${sysctlName(s)}=${value}: ${(error as Error).message}${hint}`);
   }
 }
+
+/** How sysctls are read and written: injected, so a fake kernel can stand in for /proc/sys. */
+export interface SysctlIo {
+  read(s: Sysctl): Promise<string>;
+  write(s: Sysctl, value: string): Promise<void>;
+}
+
+export const procSysctl: SysctlIo = { read: readSysctl, write: writeSysctl };
