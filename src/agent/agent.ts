@@ -1,23 +1,28 @@
 /**
- * `run`: the egress-router pod's main container. Wires the reconciler to its triggers
- * (config directory, kernel monitors, sysctl poll, resync timer, SIGHUP), serves health and
- * status, and stops cleanly on SIGTERM/SIGINT (optionally cleaning up first).
+ * `run`: wires the loop to its triggers (config directory, kernel monitors, sysctl poll, resync
+ * timer, SIGHUP), the scheduler, the status sinks (HTTP, metrics, and any extra such as the
+ * Kubernetes status writer), and stops on SIGTERM/SIGINT within a bound, pre-empting any pass
+ * (optionally cleaning up first).
  */
 import { createHash } from 'node:crypto';
 import type { HealthAddr } from '../config/healthAddr.js';
 import { formatIssue } from '../config/issues.js';
-import { readRedirectCounters } from '../nft/counters.js';
-import { sortRules } from '../plan/ruleset.js';
-import { localRunner } from '../system/command.js';
-import { cleanup } from './cleanup.js';
+import { planRouter } from '../plan/routerPlan.js';
+import { realSystem, type System } from '../system/system.js';
+import { cleanup } from './apply.js';
 import { conditionList } from './conditions.js';
 import type { ApplyOptions } from './context.js';
+import type { Effects } from './effects.js';
 import { type HealthServer, startHealthServer } from './http.js';
 import type { Logger } from './logger.js';
-import { AgentMetrics, type RuleConnections } from './metrics.js';
+import { MetricsSink } from './metrics.js';
 import { type ConfigLoad, Reconciler } from './reconciler.js';
-import { wantedSysctls } from './steps/sysctls.js';
+import { Scheduler, type Trigger } from './scheduler.js';
+import { CounterCache } from './status/counters.js';
+import { statusDocument } from './status/document.js';
+import type { StatusSink } from './status/snapshot.js';
 import {
+  type Monitor,
   monitorLinksAddressesRoutes,
   monitorRuleset,
   pollSysctls,
@@ -35,11 +40,19 @@ export interface AgentSettings {
   readonly readConfig: () => Promise<ConfigLoad>;
   readonly version: string;
   readonly log: Logger;
+  readonly system?: System;
+  readonly effects?: Effects;
+  /** Sinks beyond HTTP and metrics (the Kubernetes status writer). */
+  readonly sinks?: readonly StatusSink[];
+  /** Per-rule metric series before the rest is summed per destination. */
+  readonly ruleSeriesLimit?: number;
+  /** A pass running longer than this makes /healthz fail (the loop is stuck). */
+  readonly stuckAfterMs?: number;
 }
 
 export const fingerprintOf = (text: string): string => createHash('sha256').update(text).digest('hex');
 
-/** Debounces a burst of kernel events (one apply emits many) into one trigger. */
+/** Debounces a burst of kernel events (one change emits several) into one trigger. */
 function debounced(fn: () => void, ms: number): () => void {
   let timer: NodeJS.Timeout | undefined;
   return () => {
@@ -50,117 +63,122 @@ function debounced(fn: () => void, ms: number): () => void {
 
 export class Agent {
   readonly reconciler: Reconciler;
-  readonly metrics: AgentMetrics;
+  readonly scheduler: Scheduler;
+  readonly metrics: MetricsSink;
+  readonly counters: CounterCache;
   private readonly settings: AgentSettings;
+  private readonly system: System;
   private server: HealthServer | undefined;
   private readonly stoppables: Stoppable[] = [];
+  private readonly monitors: Monitor[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
-  private countersCache: { at: number; value: Promise<readonly RuleConnections[]> } | undefined;
 
   constructor(settings: AgentSettings) {
     this.settings = settings;
-    this.metrics = new AgentMetrics(settings.version);
+    this.system = settings.system ?? realSystem;
+    this.counters = new CounterCache(this.system.pod, () => this.reconciler.inForce);
+    this.metrics = new MetricsSink({
+      version: settings.version,
+      ruleConnections: () => this.counters.current(),
+      ...(settings.ruleSeriesLimit !== undefined ? { ruleSeriesLimit: settings.ruleSeriesLimit } : {}),
+    });
+    let scheduler: Scheduler | undefined;
     this.reconciler = new Reconciler({
+      system: this.system,
+      ...(settings.effects ? { effects: settings.effects } : {}),
       options: settings.options,
       loadConfig: settings.readConfig,
       log: settings.log,
-      metrics: this.metrics,
-      resyncMs: settings.resyncMs,
+      sinks: [this.metrics, ...(settings.sinks ?? [])],
+      version: settings.version,
+      nextRetryMs: () => scheduler?.backoffFor((scheduler?.consecutiveFailures ?? 0) + 1) ?? 1_000,
     });
-    this.metrics.bind({
-      ruleConnections: () => this.ruleConnections(),
-      conditions: () => this.reconciler.conditions,
+    this.scheduler = new Scheduler({
+      runPass: (triggers, signal) => this.reconciler.pass(triggers, signal),
+      // Retries back off up to the resync interval: the operator's bound on repair latency.
+      maxBackoffMs: Math.max(settings.resyncMs, 1_000),
     });
+    scheduler = this.scheduler;
   }
 
-  /** Counters are read from the kernel at most four times a second, however often metrics are scraped. */
-  private ruleConnections(): Promise<readonly RuleConnections[]> {
-    const now = Date.now();
-    if (this.countersCache && now - this.countersCache.at < 250) return this.countersCache.value;
-    const config = this.reconciler.config;
-    const value = (async () => {
-      if (!config) return [];
-      const families = [...new Set(config.addresses.map((a) => a.family))];
-      const counts = await readRedirectCounters(localRunner, families).catch(() => new Map<string, number>());
-      return sortRules(config.redirectRules).map((rule) => ({
-        rule,
-        connections: counts.get(`${rule.family}/${rule.protocol}/${rule.port}`) ?? 0,
-      }));
-    })();
-    this.countersCache = { at: now, value };
-    return value;
+  request(trigger: Trigger): Promise<void> {
+    return this.scheduler.request(trigger);
   }
 
-  async statusDocument(): Promise<unknown> {
-    const r = this.reconciler;
-    const config = r.config;
-    return {
-      apiVersion: 'network.operator.openshift.io/v1',
-      kind: 'EgressRouterAgentStatus',
-      version: this.settings.version,
-      conditions: conditionList(r.conditions),
-      config: config ?? null,
+  /** True while the loop is not stuck in one pass. */
+  alive(): boolean {
+    const started = this.scheduler.passStartedAt;
+    return started === undefined || Date.now() - started < (this.settings.stuckAfterMs ?? 5 * 60_000);
+  }
+
+  async status(query: URLSearchParams): Promise<unknown> {
+    const rules = await this.counters.fresh();
+    return statusDocument({
+      snapshot: this.reconciler.snapshot,
+      conditions: conditionList(this.reconciler.conditions),
+      rules,
       configSource: this.settings.configPath ?? 'environment',
-      configIssues: r.invalidIssues?.map(formatIssue) ?? [],
-      interface: config
-        ? {
-            name: this.settings.options.egressInterface,
-            clusterInterface: this.settings.options.clusterInterface,
-            createdByAgent: r.interfaceOwned ?? null,
-            master: config.macvlan.master ?? null,
-            addresses: config.addresses.map((a) => `${a.address}/${a.prefixLength}`),
-          }
-        : null,
-      gateways: r.gateways,
-      rules: (await this.ruleConnections()).map(({ rule, connections }) => ({ ...rule, connections })),
-      lastApplyTime: r.lastApplyTime ?? null,
-      lastRepair: r.lastRepair ?? null,
-    };
+      configIssues: this.reconciler.invalidIssues?.map(formatIssue) ?? [],
+      lastRepair: this.reconciler.lastRepair ?? null,
+      monitors: this.monitors.map((m) => m.alive()),
+      query,
+    });
   }
 
+  /** Starts serving and watching, and asks for the first pass (it does not wait for it). */
   async start(): Promise<void> {
     const { log, healthAddr, options } = this.settings;
     this.server = await startHealthServer(
       healthAddr,
       {
-        alive: () => this.reconciler.alive(),
+        alive: () => this.alive(),
         ready: () => {
           const available = this.reconciler.conditions.Available;
           return { ready: available.status === 'True', reason: available.reason, message: available.message };
         },
-        status: () => this.statusDocument(),
+        status: (query) => this.status(query),
         metrics: async () => ({
-          contentType: this.metrics.registry.contentType,
-          body: await this.metrics.registry.metrics(),
+          contentType: this.metrics.contentType,
+          body: await this.metrics.exposition(),
         }),
       },
       (message) => log.error(message),
     );
     log.info({ port: this.server.port, host: healthAddr.host ?? '*' }, 'health server listening');
-    const drift = debounced(() => void this.reconciler.trigger('drift'), 100);
-    const onMonitorExit = (why: string) => log.warn(`${why}; drift is still caught by the periodic resync`);
-    this.stoppables.push(
-      monitorLinksAddressesRoutes(drift, onMonitorExit),
+    const drift = debounced(() => void this.request('drift'), 100);
+    const tableDrift = debounced(() => void this.request('table'), 50);
+    const hooks = (name: string) => ({
+      onExit: (why: string, retryInMs: number) =>
+        log.warn(
+          { monitor: name, retryInMs },
+          `${why}; restarting it; drift is still caught by the periodic resync`,
+        ),
+      onRestart: () => log.info({ monitor: name }, 'monitor restarted'),
+    });
+    this.monitors.push(
+      monitorLinksAddressesRoutes(this.system, drift, hooks('ip monitor')),
       monitorRuleset(
+        this.system,
         () => {
-          this.reconciler.noteTableEvent();
-          drift();
+          this.reconciler.tableChangedBehindOurBack();
+          tableDrift();
         },
-        (why) => {
-          this.reconciler.tableMonitorLost();
-          onMonitorExit(why);
+        {
+          ...hooks('nft monitor'),
+          // While it was down, changes may have been missed: read the table next pass.
+          onRestart: () => {
+            this.reconciler.tableChangedBehindOurBack();
+            log.info({ monitor: 'nft monitor' }, 'monitor restarted');
+          },
         },
       ),
     );
     this.stoppables.push(
       pollSysctls(
+        this.system,
         () => {
-          const config = this.reconciler.config;
-          return config
-            ? wantedSysctls(new Set(config.addresses.map((a) => a.family)), options.egressInterface).filter(
-                (w) => w.required,
-              )
-            : [];
+          const config = this.reconciler.inForce;
+          return config ? planRouter(config, options).sysctls.filter((s) => s.required) : [];
         },
         (what) => {
           log.debug({ what }, 'sysctl drift noticed');
@@ -168,32 +186,32 @@ export class Agent {
         },
       ),
     );
-    if (this.settings.configPath) {
-      this.stoppables.push(
-        watchConfigDirectory(this.settings.configPath, () => void this.reconciler.trigger('config')),
-      );
-    }
-    this.resyncTimer = setInterval(() => void this.reconciler.trigger('resync'), this.settings.resyncMs);
-    await this.reconciler.trigger('startup');
+    if (this.settings.configPath)
+      this.stoppables.push(watchConfigDirectory(this.settings.configPath, () => void this.request('config')));
+    this.resyncTimer = setInterval(() => void this.request('resync'), this.settings.resyncMs);
+    void this.request('startup');
   }
 
-  /** Stops watching and serving; with cleanupOnExit, removes what was applied first. */
+  /** Stops watching and serving, pre-empting any pass; with cleanupOnExit, removes what was applied. */
   async stop(): Promise<void> {
     const { log } = this.settings;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
-    for (const s of this.stoppables.splice(0)) s.stop();
-    await this.reconciler.stop();
+    for (const s of [...this.stoppables.splice(0), ...this.monitors.splice(0)]) s.stop();
+    await this.scheduler.stop();
     const config = this.reconciler.config;
     if (this.settings.cleanupOnExit && config) {
       try {
-        await cleanup(config, this.settings.options, (change) =>
-          log.info({ kind: change.kind }, change.message),
-        );
+        const result = await cleanup(config, this.settings.options, {
+          system: this.system,
+          log: (change) => log.info({ kind: change.kind }, change.message),
+        });
+        for (const failure of result.failures) log.warn(`cleanup: ${failure}`);
         log.info('cleaned up: addresses, routes, table and created interface removed');
       } catch (error) {
         log.error(`cleanup on exit failed: ${(error as Error).message}`);
       }
     }
+    for (const sink of this.settings.sinks ?? []) await sink.stop().catch(() => undefined);
     await this.server?.close();
   }
 }

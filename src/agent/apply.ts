@@ -1,102 +1,323 @@
 /**
- * apply: make the pod an egress router and verify it. Steps in order (interface, sysctls,
- * addresses, routes, nftables), each idempotent; any failure undoes what this run changed.
+ * One pass: observe the kernel once, plan (the same plan `render` prints, now with facts),
+ * converge every step of the registry to a list of actions, execute them in as few processes as
+ * possible, and confirm by reading back. Any failure undoes what this pass changed. `cleanup`
+ * walks the registry backwards.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { RouterConfig } from '../config/model.js';
-import { replaceTableBatch } from '../nft/json.js';
+import { observeNamespace } from '../link/iproute.js';
 import type { NftTable } from '../nft/model.js';
-import { checkBatch } from '../nft/nft.js';
-import { planRuleset } from '../plan/ruleset.js';
-import { localRunner, namespaceRunner, type Runner } from '../system/command.js';
-import type { ApplyOptions, Change, StepContext } from './context.js';
-import { inStep, StepError } from './stepError.js';
-import { ensureAddresses } from './steps/addresses.js';
-import { ensureLink, isOwnNamespace } from './steps/link.js';
-import { ensureTable, type TableState } from './steps/nftables.js';
-import { ensureReplyRouting } from './steps/replyRouting.js';
-import { ensureRoutes, wantedRoutes } from './steps/routes.js';
-import { ensureSysctls } from './steps/sysctls.js';
-import { UndoStack } from './undo.js';
+import { listTable } from '../nft/nft.js';
+import { compareTable } from '../nft/verify.js';
+import { type PlanFacts, planRouter, type RouterPlan } from '../plan/routerPlan.js';
+import type { Runner } from '../system/command.js';
+import { realSystem, type System } from '../system/system.js';
+import type { Action } from './actions.js';
+import { type ApplyOptions, stableMac } from './context.js';
+import { type Effects, realEffects } from './effects.js';
+import { ApplyFailure, execute, executeForced } from './executor.js';
+import { cidrContains, factsFrom } from './facts.js';
+import { type KernelReading, readKernel, tableObservation } from './observe.js';
+import { STEPS, VERIFIABLE } from './registry.js';
+import { StepError } from './stepError.js';
+import { isOwnedLink } from './steps/link.js';
+import type { Finding, Observation, StepInput } from './steps/step.js';
+
+export { ApplyFailure } from './executor.js';
+
+export interface ApplyState {
+  /** The table last loaded and verified by this process. */
+  readonly committed?: NftTable;
+  /** True when nothing suggests the kernel's table changed since `committed` was verified. */
+  readonly trustCommitted?: boolean;
+  /** False once an adopted interface is known: it is not the agent's to re-create. */
+  readonly mayCreateInterface?: boolean;
+  /** False on an HA standby: everything but the egress addresses. Default true. */
+  readonly holdAddresses?: boolean;
+}
+
+export interface ApplyDeps {
+  readonly system?: System;
+  readonly effects?: Effects;
+  /** Each change as it takes effect (quiet sub-steps excluded). */
+  readonly log?: (action: Action) => void;
+  readonly signal?: AbortSignal;
+  /** Plan and converge only: return the actions, execute nothing. */
+  readonly dryRun?: boolean;
+}
 
 export interface ApplyResult {
-  readonly changes: readonly Change[];
+  /** Changes that took effect (or, on a dry run, that would). */
+  readonly changes: readonly Action[];
+  /** Every action of the pass, quiet ones included (for `--dry-run` and tests). */
+  readonly actions: readonly Action[];
   readonly warnings: readonly string[];
+  /** True but not as configured (an adopted interface that differs): Degraded, not failed. */
+  readonly findings: readonly Finding[];
+  /** Worth telling, not changes ("adopted net1 (macvlan bridge)"). */
+  readonly notes: readonly string[];
   readonly interfaceOwned: boolean;
+  readonly plan: RouterPlan;
   /** The table now loaded and verified. */
   readonly table: NftTable;
 }
 
-export interface ApplyState extends TableState {
-  /** False once an adopted interface is known: it is not the agent's to re-create. */
-  readonly mayCreateInterface?: boolean;
+interface Converged {
+  readonly actions: Action[];
+  readonly findings: Finding[];
+  readonly notes: string[];
 }
 
-export class ApplyFailure extends Error {
-  override name = 'ApplyFailure';
-  constructor(
-    readonly failure: StepError,
-    readonly undoFailures: readonly string[],
-    readonly changesUndone: readonly Change[],
-  ) {
-    super(failure.message);
+function inputFor(
+  config: RouterConfig,
+  options: ApplyOptions,
+  state: ApplyState,
+  reading: KernelReading,
+  facts: PlanFacts,
+  plan: RouterPlan,
+  nonce: string,
+): Omit<StepInput, 'freshDevices' | 'flushedFamilies'> {
+  const observed: Observation = { ...reading, table: tableObservation(plan.table, reading, state.committed) };
+  return {
+    config,
+    options,
+    plan,
+    facts,
+    observed,
+    mayCreateInterface: state.mayCreateInterface ?? true,
+    holdAddresses: state.holdAddresses ?? true,
+    podNamespaceRef: String(process.pid),
+    nonce,
+    linkAddress: stableMac(hostname(), options.masterNetns ?? '', options.egressInterface),
+  };
+}
+
+/** Every step's actions, in registry order; later steps see what earlier ones create or drop. */
+function convergeAll(
+  base: Omit<StepInput, 'freshDevices' | 'flushedFamilies'>,
+  only?: ReadonlySet<unknown>,
+): Converged {
+  const fresh = new Set<string>();
+  const flushed = new Set<4 | 6>();
+  const actions: Action[] = [];
+  const findings: Finding[] = [];
+  const notes: string[] = [];
+  for (const step of STEPS) {
+    if (only && !only.has(step)) continue;
+    const result = step.converge({ ...base, freshDevices: fresh, flushedFamilies: flushed });
+    actions.push(...result.actions.map((a) => (a.reason ? a : { ...a, reason: step.reason })));
+    findings.push(...(result.findings ?? []));
+    notes.push(...(result.notes ?? []));
+    for (const device of result.freshDevices ?? []) fresh.add(device);
+    for (const family of result.flushedFamilies ?? []) flushed.add(family);
+  }
+  return { actions, findings, notes };
+}
+
+/** A redirect to the pod's own cluster subnet would leave through eth0, which the router never forwards to. */
+function checkDestinations(config: RouterConfig, options: ApplyOptions, facts: PlanFacts): void {
+  const targets = [
+    ...config.redirectRules.map((rule, i) => ({
+      address: rule.destinationIP,
+      family: rule.family,
+      path: `${(rule as { source?: string }).source ?? `redirect rule ${i}`}.destinationIP`,
+    })),
+    ...(config.fallback
+      ? [
+          {
+            address: config.fallback.address,
+            family: config.fallback.family,
+            path: `${(config.fallback as { source?: string }).source ?? 'fallbackIP'}`,
+          },
+        ]
+      : []),
+  ];
+  for (const target of targets) {
+    const prefix = facts.clusterPrefixes?.[target.family]?.find((p) => cidrContains(p, target.address));
+    if (prefix)
+      throw new StepError(
+        'preflight',
+        'UnroutableDestination',
+        target.path,
+        `${target.path}: ${target.address} is on the pod's cluster subnet ${prefix} (${options.clusterInterface}); the router only forwards from the cluster to the egress interface, so this redirect could never work`,
+      );
   }
 }
 
-/** The runner for the master's namespace: the pod's own when no other namespace is given. */
-export async function masterRunnerFor(options: ApplyOptions, pod: Runner): Promise<Runner> {
-  if (!options.masterNetns || (await isOwnNamespace(options.masterNetns).catch(() => false))) return pod;
-  return namespaceRunner(options.masterNetns);
+async function verifyTableLoad(system: System, table: NftTable, signal?: AbortSignal): Promise<void> {
+  const label = `table ${table.family} ${table.name}`;
+  let listing: Awaited<ReturnType<typeof listTable>>;
+  try {
+    listing = await listTable(system.pod, table.family, table.name, signal);
+  } catch (error) {
+    throw new StepError('nftables', 'VerifyFailed', label, (error as Error).message);
+  }
+  const left = compareTable(table, listing);
+  if (left.length > 0)
+    throw new StepError(
+      'nftables',
+      'VerifyFailed',
+      label,
+      `the kernel's table differs from the rendered one: ${left.join('; ')}`,
+    );
 }
 
 export async function apply(
   config: RouterConfig,
   options: ApplyOptions,
-  log: (change: Change) => void = () => {},
+  deps: ApplyDeps = {},
   state: ApplyState = {},
 ): Promise<ApplyResult> {
-  const pod = localRunner;
-  const changes: Change[] = [];
-  const undo = new UndoStack();
-  const master = await masterRunnerFor(options, pod);
-  const ctx: StepContext = {
-    config,
-    options,
-    pod,
-    master,
-    undo,
-    changed: (kind, message) => {
-      changes.push({ kind, message });
-      log({ kind, message });
-    },
-  };
-  const table = planRuleset(config, options);
+  const system = deps.system ?? realSystem;
+  const effects =
+    deps.effects ??
+    realEffects(system, { ...(options.dadTimeoutMs ? { dadTimeoutMs: options.dadTimeoutMs } : {}) });
+  const trusted = Boolean(state.trustCommitted && state.committed);
+  const nonce = randomBytes(4).toString('hex');
+  let reading: KernelReading;
   try {
-    // Ask the kernel first: a batch it would refuse must not cost us a half-built interface.
-    // (Skipped when only the difference to a trusted table will be sent; that batch is checked by loading it.)
-    if (!state.trustCommitted)
-      await inStep('preflight', 'NftablesFailed', 'the rendered ruleset', () =>
-        checkBatch(pod, replaceTableBatch(table)),
-      );
-    // Route planning only reads: a missing gateway is reported before anything is created.
-    const wanted = await wantedRoutes(ctx);
-    const link = await ensureLink(ctx, state.mayCreateInterface ?? true);
-    const sysctlWarnings = await ensureSysctls(ctx);
-    const addresses = await ensureAddresses(ctx);
-    await ensureRoutes(ctx, wanted);
-    await ensureReplyRouting(ctx);
-    await ensureTable(ctx, table, state);
-    return {
-      changes,
-      warnings: [...sysctlWarnings, ...addresses.warnings],
-      interfaceOwned: link.ownedByAgent,
-      table,
-    };
+    reading = await readKernel(system, options, !trusted, deps.signal);
   } catch (error) {
-    const cause =
+    throw new ApplyFailure(
       error instanceof StepError
         ? error
-        : new StepError('apply', 'InterfaceFailed', 'the pod', (error as Error).message);
-    const undoFailures = await undo.unwind();
-    throw new ApplyFailure(cause, undoFailures, changes);
+        : new StepError('observe', 'ObserveFailed', 'the kernel', (error as Error).message),
+      [],
+      [],
+      Boolean(deps.signal?.aborted),
+    );
   }
+  let plan: RouterPlan;
+  let converged: Converged;
+  let base: ReturnType<typeof inputFor>;
+  try {
+    const facts = factsFrom(config, options, reading);
+    plan = planRouter(config, options, facts);
+    checkDestinations(config, options, facts);
+    base = inputFor(config, options, state, reading, facts, plan, nonce);
+    converged = convergeAll(base);
+  } catch (error) {
+    if (error instanceof StepError) throw new ApplyFailure(error, [], []);
+    throw error;
+  }
+  const interfaceOwned =
+    isOwnedLink(reading.pod, options.egressInterface) ||
+    !reading.pod.links.some((l) => l.ifname === options.egressInterface);
+  if (deps.dryRun)
+    return {
+      changes: converged.actions.filter((a) => !a.quiet),
+      actions: converged.actions,
+      warnings: [],
+      findings: converged.findings,
+      notes: converged.notes,
+      interfaceOwned,
+      plan,
+      table: plan.table,
+    };
+  const changesIp = converged.actions.some((a) => a.op.type === 'ip' || a.op.type === 'sysctl');
+  const execution = await execute(
+    {
+      system,
+      ...(reading.masterRunner ? { master: reading.masterRunner } : {}),
+      effects,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+      onDone: (action) => {
+        if (!action.quiet) deps.log?.(action);
+      },
+      verifyTable: () => verifyTableLoad(system, plan.table, deps.signal),
+      ...(changesIp
+        ? {
+            verifyAll: () =>
+              verifyKernel(system, config, options, state, nonce, reading.masterRunner, deps.signal),
+          }
+        : {}),
+    },
+    converged.actions,
+  );
+  const owned = execution.done.some((a) => a.step === 'interface' && a.message.startsWith('created'))
+    ? true
+    : isOwnedLink(reading.pod, options.egressInterface);
+  return {
+    changes: execution.done.filter((a) => !a.quiet),
+    actions: converged.actions,
+    warnings: execution.warnings,
+    findings: converged.findings,
+    notes: converged.notes,
+    interfaceOwned: owned,
+    plan,
+    table: plan.table,
+  };
+}
+
+/** Reads the namespace again and converges: anything left to do means the kernel did not take it. */
+async function verifyKernel(
+  system: System,
+  config: RouterConfig,
+  options: ApplyOptions,
+  state: ApplyState,
+  nonce: string,
+  masterRunner: Runner | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
+  const [pod, master] = await Promise.all([
+    observeNamespace(system.pod, signal),
+    masterRunner ? observeNamespace(masterRunner, signal) : Promise.resolve(undefined),
+  ]);
+  const sysctls = await readKernel(system, options, false, signal).then((r) => r.sysctls);
+  const reading: KernelReading = {
+    pod,
+    ...(master ? { master } : {}),
+    masterIsPod: masterRunner === undefined,
+    sysctls,
+  };
+  const facts = factsFrom(config, options, reading);
+  const plan = planRouter(config, options, facts);
+  const base = inputFor(config, options, { ...state, mayCreateInterface: true }, reading, facts, plan, nonce);
+  const left = convergeAll(base, VERIFIABLE).actions.filter((a) => !a.optional);
+  if (left.length > 0)
+    throw new StepError(
+      left[0]!.step,
+      'VerifyFailed',
+      left[0]!.object,
+      `after applying, the kernel still differs: ${left.map((a) => a.message).join('; ')}`,
+    );
+}
+
+export interface CleanupResult {
+  readonly changes: readonly Action[];
+  readonly failures: readonly string[];
+}
+
+/** Takes back what apply set up, walking the registry backwards. Safe to run twice. */
+export async function cleanup(
+  config: RouterConfig,
+  options: ApplyOptions,
+  deps: Omit<ApplyDeps, 'dryRun'> = {},
+): Promise<CleanupResult> {
+  const system = deps.system ?? realSystem;
+  const reading = await readKernel(system, options, true, deps.signal);
+  const observed: Observation = {
+    ...reading,
+    table: {
+      present: Boolean(reading.listing),
+      differences: [],
+      trusted: false,
+      ...(reading.listing ? { listing: reading.listing } : {}),
+    },
+  };
+  const actions = [...STEPS].reverse().flatMap((step) => step.remove({ config, options, observed }));
+  const effects = deps.effects ?? realEffects(system);
+  return executeForced(
+    {
+      system,
+      ...(reading.masterRunner ? { master: reading.masterRunner } : {}),
+      effects,
+      onDone: (action) => {
+        if (!action.quiet) deps.log?.(action);
+      },
+    },
+    actions,
+  );
 }

@@ -69,3 +69,113 @@ export function setConditions(
 
 export const conditionList = (conditions: Conditions): Condition[] =>
   CONDITION_TYPES.map((t) => conditions[t]);
+
+/** A reason to report Degraded=True, most important first when there are several. */
+export interface Problem {
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** What a pass ended with, as far as the conditions care. */
+export type PassOutcome =
+  /** No valid config has ever been loaded. */
+  | { readonly kind: 'no-config'; readonly reason: string; readonly message: string }
+  | {
+      readonly kind: 'applied';
+      /** "1 redirect rule, egress 192.0.2.100". */
+      readonly summary: string;
+      /** Degraded=True reasons, most important first (an invalid new config, a mismatch, a gateway …). */
+      readonly problems: readonly Problem[];
+      /** This pass repaired drift: what was wrong. */
+      readonly repaired?: string;
+      /** This pass applied a new config (a later quiet pass keeps DriftRepaired; a reload clears it). */
+      readonly configChanged: boolean;
+      /** HA standby: in place but not serving. */
+      readonly standby?: string;
+    }
+  | {
+      readonly kind: 'failed';
+      readonly reason: string;
+      readonly message: string;
+      readonly retryInMs: number;
+      /** The previous config still serves (the failed change was undone): Degraded, not unavailable. */
+      readonly stillServing: boolean;
+    };
+
+const seconds = (ms: number): string => `${Math.max(1, Math.round(ms / 1000))} s`;
+
+/** The conditions after a pass, from the previous ones: pure, so the rules are tested directly. */
+export function conditionsAfter(previous: Conditions, outcome: PassOutcome, now: Date): Conditions {
+  switch (outcome.kind) {
+    case 'no-config':
+      return setConditions(
+        previous,
+        {
+          Available: { status: 'False', reason: outcome.reason, message: outcome.message },
+          Progressing: { status: 'False', reason: outcome.reason, message: outcome.message },
+          Degraded: { status: 'True', reason: outcome.reason, message: outcome.message },
+        },
+        now,
+      );
+    case 'failed': {
+      const degraded: ConditionUpdate = { status: 'True', reason: outcome.reason, message: outcome.message };
+      const progressing: ConditionUpdate = {
+        status: 'True',
+        reason: 'Retrying',
+        message: `retrying in ${seconds(outcome.retryInMs)}`,
+      };
+      if (outcome.stillServing)
+        return setConditions(
+          previous,
+          {
+            Degraded: {
+              ...degraded,
+              message: `${outcome.message}; the change was undone and the previous config stays in force`,
+            },
+            Progressing: progressing,
+          },
+          now,
+        );
+      return setConditions(
+        previous,
+        {
+          Available: { status: 'False', reason: outcome.reason, message: outcome.message },
+          Progressing: progressing,
+          Degraded: degraded,
+        },
+        now,
+      );
+    }
+    case 'applied': {
+      const first = outcome.problems[0];
+      let degraded: ConditionUpdate;
+      if (first)
+        degraded = {
+          status: 'True',
+          reason: first.reason,
+          message: outcome.problems.map((p) => p.message).join('; '),
+        };
+      else if (outcome.repaired)
+        degraded = { status: 'False', reason: 'DriftRepaired', message: outcome.repaired };
+      else if (
+        !outcome.configChanged &&
+        previous.Degraded.status === 'False' &&
+        previous.Degraded.reason === 'DriftRepaired'
+      )
+        degraded = previous.Degraded;
+      else degraded = { status: 'False', reason: 'AsExpected', message: 'everything is as configured' };
+      const available: ConditionUpdate = outcome.standby
+        ? { status: 'False', reason: 'Standby', message: outcome.standby }
+        : { status: 'True', reason: 'Applied', message: `in place and verified: ${outcome.summary}` };
+      return setConditions(
+        previous,
+        {
+          Available: available,
+          Progressing: { status: 'False', reason: 'Applied', message: 'the config is applied' },
+          Degraded: degraded,
+        },
+        now,
+      );
+    }
+  }
+}

@@ -3,7 +3,7 @@
  * failing, one ping prompts the kernel to resolve it, and the entry is read again.
  */
 import type { Family } from '../config/model.js';
-import { type Runner, runProgram } from '../system/command.js';
+import type { Runner } from '../system/command.js';
 
 export interface GatewayHealth {
   readonly family: Family;
@@ -31,10 +31,11 @@ export async function checkGateway(
 ): Promise<GatewayHealth> {
   let state = await neighbourState(runner, gateway, device);
   if (!usable(state)) {
-    await runProgram(
-      ['ping', family === 4 ? '-4' : '-6', '-c', '1', '-W', '1', '-I', device, gateway],
-      { timeoutMs: 3_000 },
-    ).catch(() => undefined);
+    await runner
+      .run(['ping', family === 4 ? '-4' : '-6', '-c', '1', '-W', '1', '-I', device, gateway], {
+        timeoutMs: 3_000,
+      })
+      .catch(() => undefined);
     state = await neighbourState(runner, gateway, device);
   }
   return { family, gateway, reachable: usable(state), state: state ?? 'none' };

@@ -9,9 +9,14 @@ import type { HealthAddr } from '../config/healthAddr.js';
 export interface HealthSource {
   alive(): boolean;
   ready(): { ready: boolean; reason: string; message: string };
-  status(): Promise<unknown>;
+  /** The status document; `query` carries paging and filters (`?rules=all`, `?offset=`, `?port=`). */
+  status(query: URLSearchParams): Promise<unknown>;
   metrics(): Promise<{ contentType: string; body: string }>;
 }
+
+/** /metrics requests in flight at most; more get 503 at once (probes are never limited). */
+const MAX_METRICS_IN_FLIGHT = 32;
+let metricsInFlight = 0;
 
 const PATHS = new Set(['/healthz', '/readyz', '/status', '/metrics']);
 
@@ -25,7 +30,9 @@ function send(res: ServerResponse, code: number, body: string, type = 'text/plai
 }
 
 async function handle(source: HealthSource, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  // The raw path, not a normalised one: `/../status` is not `/status`.
+  const [path = '/', search = ''] = (req.url ?? '/').split('?', 2);
+  const query = new URLSearchParams(search);
   if (!PATHS.has(path)) return send(res, 404, 'not found\n');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD');
@@ -42,10 +49,19 @@ async function handle(source: HealthSource, req: IncomingMessage, res: ServerRes
       return send(res, ready ? 200 : 503, ready ? 'ready\n' : `not ready: ${reason}: ${message}\n`);
     }
     case '/status':
-      return send(res, 200, `${JSON.stringify(await source.status(), null, 2)}\n`, 'application/json');
+      return send(res, 200, `${JSON.stringify(await source.status(query), null, 2)}\n`, 'application/json');
     default: {
-      const metrics = await source.metrics();
-      return send(res, 200, metrics.body, metrics.contentType);
+      if (metricsInFlight >= MAX_METRICS_IN_FLIGHT) {
+        res.setHeader('retry-after', '1');
+        return send(res, 503, 'busy\n');
+      }
+      metricsInFlight++;
+      try {
+        const metrics = await source.metrics();
+        return send(res, 200, metrics.body, metrics.contentType);
+      } finally {
+        metricsInFlight--;
+      }
     }
   }
 }

@@ -1,336 +1,390 @@
 /**
- * The control loop of `run`: keeps the desired state true. Passes run one at a time;
- * triggers that arrive meanwhile are coalesced into the next pass. A pass reloads the config
- * when its fingerprint changed, applies (idempotently: a pass with nothing to do changes
- * nothing), checks the gateway, and sets the status conditions.
+ * What one pass of `run` does: reload the config if its bytes changed, apply (the same pass
+ * `apply` runs, sending only the table's difference when the committed table is trusted), check
+ * the gateways, work out the conditions, and publish an immutable status snapshot to the sinks.
+ * When passes run is the scheduler's business; this module only decides what a pass means.
  */
-import { isDeepStrictEqual } from 'node:util';
 import { type ConfigIssue, formatIssue } from '../config/issues.js';
 import type { RouterConfig } from '../config/model.js';
 import type { NftTable } from '../nft/model.js';
-import { localRunner } from '../system/command.js';
+import type { System } from '../system/system.js';
+import type { Action } from './actions.js';
 import { ApplyFailure, apply } from './apply.js';
-import { type Conditions, type ConditionUpdate, initialConditions, setConditions } from './conditions.js';
-import type { ApplyOptions, Change } from './context.js';
-import { checkGateway, type GatewayHealth } from './gateway.js';
+import {
+  type Conditions,
+  conditionsAfter,
+  initialConditions,
+  type PassOutcome,
+  type Problem,
+  rfc3339,
+} from './conditions.js';
+import type { ApplyOptions } from './context.js';
+import type { Effects } from './effects.js';
+import { checkGateway } from './gateway.js';
 import type { Logger } from './logger.js';
-import type { AgentMetrics } from './metrics.js';
-
-export type Trigger = 'startup' | 'config' | 'signal' | 'drift' | 'resync' | 'retry';
+import type { PassReport, Trigger } from './scheduler.js';
+import type { GatewayStatus, Notice, PassSummary, StatusSink, StatusSnapshot } from './status/snapshot.js';
+import type { Finding } from './steps/step.js';
 
 export type ConfigLoad =
   | { ok: true; config: RouterConfig; fingerprint: string }
   | { ok: false; issues: ConfigIssue[]; fingerprint: string };
 
 export interface ReconcilerDeps {
+  readonly system: System;
+  readonly effects?: Effects;
   readonly options: ApplyOptions;
   readonly loadConfig: () => Promise<ConfigLoad>;
   readonly log: Logger;
-  readonly metrics: AgentMetrics;
-  readonly resyncMs: number;
+  readonly sinks: readonly StatusSink[];
+  readonly version: string;
   readonly now?: () => Date;
+  /** The delay the scheduler will wait before retrying after a failure (for Progressing). */
+  readonly nextRetryMs?: () => number;
 }
+
+/** Resyncs that may skip reading the table before one must read it (6 × the 10 s resync = 1 min). */
+const FULL_SYNC_EVERY = 6;
+const RELOADING: ReadonlySet<Trigger> = new Set(['startup', 'config', 'signal', 'resync', 'retry']);
 
 export interface Repair {
   readonly time: string;
-  readonly changes: readonly Change[];
+  readonly changes: readonly { readonly kind: string; readonly message: string }[];
 }
-
-const CONFIG_TRIGGERS: readonly Trigger[] = ['startup', 'config', 'signal', 'resync', 'retry'];
-const MAX_RETRY_MS = 30_000;
-/** Passes that may skip reading the table before one must read it (6 × the 10 s resync = 1 min). */
-const FULL_CHECK_EVERY = 6;
 
 export class Reconciler {
   private readonly deps: ReconcilerDeps;
   private readonly now: () => Date;
-  private pending = new Set<Trigger>();
-  private running: Promise<void> | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private retryDelayMs = 1_000;
-  private stopped = false;
+  /** The latest valid config; not yet in force while `pendingConfig` is true. */
+  private desired: RouterConfig | undefined;
+  private pendingConfig = false;
+  private fingerprint: string | undefined;
+  private committed: NftTable | undefined;
+  /** kube-proxy's needFullSync: the kernel's table must be read, not assumed. */
+  private needFullSync = true;
+  /** Foreign table changes seen, and how many a full read has accounted for. */
+  private tableChanges = 0;
+  private tableChangesRead = 0;
+  private trustedPasses = 0;
+  private sequence = 0;
+  private appliedOnce = false;
 
-  config: RouterConfig | undefined;
+  /** The config in force (last applied successfully). */
+  inForce: RouterConfig | undefined;
   conditions: Conditions;
   invalidIssues: readonly ConfigIssue[] | undefined;
-  lastApplyTime: string | undefined;
   lastRepair: Repair | undefined;
-  lastPassStart: number | undefined;
-  gateways: readonly GatewayHealth[] = [];
+  lastSuccessfulSync: string | undefined;
+  gateways: readonly GatewayStatus[] = [];
+  findings: readonly Finding[] = [];
   interfaceOwned: boolean | undefined;
-  private fingerprint: string | undefined;
-  private appliedOnce = false;
-  private committed: NftTable | undefined;
-  private trustCommitted = false;
-  private tableMonitorAlive = true;
-  private tableEvents = 0;
-  private tableEventsVerified = -1;
-  private trustedPasses = 0;
+  master: string | undefined;
+  snapshot: StatusSnapshot;
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
     this.now = deps.now ?? (() => new Date());
     this.conditions = initialConditions(this.now());
+    this.snapshot = this.makeSnapshot([], undefined);
   }
 
-  /** Asks for a pass; returns when a pass that includes this trigger has finished. */
-  trigger(reason: Trigger): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    this.pending.add(reason);
-    if (!this.running) this.running = this.drain();
-    return this.running;
+  /** The config the loop works from: the one in force, else the latest valid one. */
+  get config(): RouterConfig | undefined {
+    return this.inForce ?? this.desired;
   }
 
-  private async drain(): Promise<void> {
-    while (this.pending.size > 0 && !this.stopped) {
-      const triggers = this.pending;
-      this.pending = new Set();
-      await this.pass(triggers);
+  /** `nft monitor` saw a change to the table that was not the agent's: read it next pass. */
+  tableChangedBehindOurBack(): void {
+    this.tableChanges++;
+  }
+
+  private async reloadConfig(notices: Notice[]): Promise<PassSummary['reload'] | 'first'> {
+    const { log } = this.deps;
+    let loaded: ConfigLoad;
+    try {
+      loaded = await this.deps.loadConfig();
+    } catch (error) {
+      log.error({ err: (error as Error).message }, 'config could not be read');
+      return undefined;
     }
-    this.running = undefined;
-  }
-
-  /** Stops scheduling passes and waits for the current one, at most `graceMs`. */
-  async stop(graceMs = 5_000): Promise<void> {
-    this.stopped = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, graceMs);
-    });
-    await Promise.race([this.running, grace]);
-    clearTimeout(timer);
-  }
-
-  /** True while the loop is not stuck in one pass. */
-  alive(): boolean {
-    return !this.running || this.lastPassStart === undefined || Date.now() - this.lastPassStart < 5 * 60_000;
-  }
-
-  private setConditions(updates: Parameters<typeof setConditions>[1]): void {
-    this.conditions = setConditions(this.conditions, updates, this.now());
-  }
-
-  private async reloadConfig(): Promise<{ changed: boolean }> {
-    const loaded = await this.deps.loadConfig();
-    if (loaded.fingerprint === this.fingerprint) return { changed: false };
+    if (loaded.fingerprint === this.fingerprint) return undefined;
     this.fingerprint = loaded.fingerprint;
-    const { log, metrics } = this.deps;
     if (!loaded.ok) {
       this.invalidIssues = loaded.issues;
-      metrics.configReloads.inc({ result: 'invalid' });
-      const first = loaded.issues[0] ? formatIssue(loaded.issues[0]) : 'invalid';
       log.error({ issues: loaded.issues.map(formatIssue) }, 'config rejected: invalid');
-      const message = this.config
-        ? `the new config is invalid and was not applied; the previous one stays in force: ${first}`
-        : `the config is invalid: ${first}`;
-      const invalid: ConditionUpdate = { status: 'True', reason: 'InvalidConfig', message };
-      this.setConditions(
-        this.config
-          ? { Degraded: invalid }
-          : {
-              Degraded: invalid,
-              Available: { status: 'False', reason: 'InvalidConfig', message },
-              Progressing: { status: 'False', reason: 'InvalidConfig', message },
-            },
-      );
-      return { changed: false };
+      const first = loaded.issues[0] ? formatIssue(loaded.issues[0]) : 'invalid';
+      notices.push({ type: 'Warning', reason: 'InvalidConfig', message: `the config is invalid: ${first}` });
+      return 'invalid';
     }
     this.invalidIssues = undefined;
-    if (this.config && isDeepStrictEqual(this.config, loaded.config)) return { changed: false };
-    const first = this.config === undefined;
-    this.config = loaded.config;
+    if (this.desired && JSON.stringify(this.desired) === JSON.stringify(loaded.config)) return undefined;
+    const first = this.desired === undefined;
     if (!first) log.info({ rules: loaded.config.redirectRules.length }, 'config changed; applying');
-    return { changed: true };
+    this.desired = loaded.config;
+    this.pendingConfig = true;
+    // The first config is not a reload (counted as one, `increase()` would show a reload at every start).
+    return first ? 'first' : 'applied';
   }
 
-  private async pass(triggers: ReadonlySet<Trigger>): Promise<void> {
-    const { log, metrics, options } = this.deps;
-    const started = process.hrtime.bigint();
-    this.lastPassStart = Date.now();
-    const label = [...triggers].sort().join('+');
-    let configChanged = false;
-    if ([...triggers].some((t) => CONFIG_TRIGGERS.includes(t))) {
-      try {
-        configChanged = (await this.reloadConfig()).changed;
-      } catch (error) {
-        log.error({ err: (error as Error).message }, 'config could not be read');
-      }
+  private summary(config: RouterConfig): string {
+    const rules = config.redirectRules.length;
+    return `${rules} redirect rule${rules === 1 ? '' : 's'}${config.fallback ? `, fallback ${config.fallback.address}` : ''}, egress ${config.addresses.map((a) => a.address).join(', ')}`;
+  }
+
+  /** One pass. Never throws: failures become conditions and a failed report. */
+  async pass(triggers: ReadonlySet<Trigger>, signal: AbortSignal): Promise<PassReport> {
+    const started = performance.now();
+    const notices: Notice[] = [];
+    const trigger = [...triggers].sort().join('+');
+    let loaded: PassSummary['reload'] | 'first';
+    if ([...triggers].some((t) => RELOADING.has(t))) loaded = await this.reloadConfig(notices);
+    const reload = loaded === 'first' ? undefined : loaded;
+    // A new config is tried on a config change and on retries; other passes keep the one in force true.
+    const tryNew =
+      this.pendingConfig &&
+      (reload === 'applied' ||
+        loaded === 'first' ||
+        triggers.has('retry') ||
+        triggers.has('startup') ||
+        !this.inForce);
+    const config = tryNew ? this.desired : this.inForce;
+    const finish = (
+      outcome: PassOutcome,
+      result: PassSummary['result'],
+      extra: Partial<PassSummary> = {},
+    ): void => {
+      this.conditions = conditionsAfter(this.conditions, outcome, this.now());
+      const summary: PassSummary = {
+        trigger,
+        durationSeconds: (performance.now() - started) / 1000,
+        result,
+        repairs: [],
+        ...(reload ? { reload } : {}),
+        ...extra,
+      };
+      this.publish(notices, summary);
+    };
+    if (!config) {
+      const first = this.invalidIssues?.[0];
+      finish(
+        {
+          kind: 'no-config',
+          reason: 'InvalidConfig',
+          message: first
+            ? `the config is invalid: ${formatIssue(first)}`
+            : 'no valid config has been read yet',
+        },
+        'skipped',
+      );
+      return { ok: true, changed: false };
     }
-    const config = this.config;
-    if (!config) return;
-    if (configChanged && this.committed) {
-      this.setConditions({
-        Progressing: { status: 'True', reason: 'Applying', message: 'applying a new config' },
-      });
-    }
-    const trust = this.trustCommitted && this.mayTrustTable(triggers);
-    const tableEventsAtStart = this.tableEvents;
-    const changes: Change[] = [];
+    const changesAtStart = this.tableChanges;
+    // The committed table is trusted unless a pass failed, `nft monitor` saw another process change
+    // it, or (the safety net under the monitor) every FULL_SYNC_EVERY-th resync.
+    const periodic = triggers.has('resync') && this.trustedPasses >= FULL_SYNC_EVERY;
+    const fullSync =
+      this.needFullSync || this.tableChanges !== this.tableChangesRead || periodic || !this.committed;
+    const changes: Action[] = [];
     try {
-      const result = await apply(config, options, (change) => changes.push(change), {
-        ...(this.committed ? { committed: this.committed } : {}),
-        trustCommitted: trust,
-        mayCreateInterface: this.interfaceOwned ?? true,
-      });
+      const result = await apply(
+        config,
+        this.deps.options,
+        {
+          system: this.deps.system,
+          ...(this.deps.effects ? { effects: this.deps.effects } : {}),
+          signal,
+          log: (action) => changes.push(action),
+        },
+        {
+          ...(this.committed ? { committed: this.committed } : {}),
+          trustCommitted: !fullSync,
+          mayCreateInterface: this.interfaceOwned ?? true,
+        },
+      );
       this.committed = result.table;
-      this.trustCommitted = true;
-      if (trust) this.trustedPasses++;
-      else {
-        // This pass read the kernel's table: events before it started are accounted for.
-        this.tableEventsVerified = tableEventsAtStart;
-        this.trustedPasses = 0;
-      }
+      this.needFullSync = false;
+      // Changes seen after this pass read the table still need a read.
+      if (fullSync) this.tableChangesRead = changesAtStart;
+      if (fullSync) this.trustedPasses = 0;
+      else if (triggers.has('resync')) this.trustedPasses++;
       this.interfaceOwned = result.interfaceOwned;
-      this.lastApplyTime = this.now().toISOString();
-      this.retryDelayMs = 1_000;
-      for (const warning of result.warnings) log.warn(warning);
-      this.report(configChanged, changes);
+      this.master = result.plan.link.master;
+      this.findings = result.findings;
+      const configChanged = tryNew;
+      if (tryNew) {
+        this.inForce = config;
+        this.pendingConfig = false;
+      }
+      this.lastSuccessfulSync = rfc3339(this.now());
+      for (const warning of result.warnings) this.deps.log.warn(warning);
+      const repairs = this.report(configChanged, changes, notices);
       this.gateways = await this.checkGateways(config);
-      this.setHealthyConditions(config, configChanged, changes);
+      const problems = this.problems();
+      finish(
+        {
+          kind: 'applied',
+          summary: this.summary(config),
+          problems,
+          ...(repairs.length > 0
+            ? { repaired: `repaired at ${this.lastRepair?.time}: ${repairs.join('; ')}` }
+            : {}),
+          configChanged,
+        },
+        'ok',
+        { repairs: changes.filter((c) => !configChanged && c.kind !== 'announce').map((c) => c.kind) },
+      );
+      return { ok: true, changed: changes.length > 0 };
     } catch (error) {
-      this.trustCommitted = false;
-      this.fail(error, configChanged);
-    } finally {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.applyDuration.observe({ trigger: label }, seconds);
+      this.needFullSync = true;
+      const failure = error instanceof ApplyFailure ? error : undefined;
+      const reason = failure?.failure.reason ?? 'ApplyFailed';
+      const message = failure?.failure.message ?? (error as Error).message;
+      if (failure?.aborted) {
+        this.deps.log.info({ undone: failure.undone.length }, 'pass stopped; its changes were undone');
+        return { ok: true, changed: true };
+      }
+      const stillServing = Boolean(this.inForce && tryNew && failure && failure.undoFailures.length === 0);
+      this.deps.log.error(
+        { reason, rolledBack: failure?.undone.length ?? 0, undoFailures: failure?.undoFailures ?? [] },
+        `apply failed: ${message}`,
+      );
+      notices.push({ type: 'Warning', reason, message });
+      finish(
+        { kind: 'failed', reason, message, retryInMs: this.deps.nextRetryMs?.() ?? 1_000, stillServing },
+        'failed',
+        { reason, ...(tryNew && reload ? { reload: 'failed' as const } : {}) },
+      );
+      return { ok: false, changed: (failure?.undone.length ?? 0) > 0 };
     }
   }
 
-  /**
-   * Whether a pass may take the committed table as what the kernel holds, and so send only the
-   * difference without listing the table first. Config-only passes may. Other passes may while
-   * `nft monitor` runs and has reported nothing since the table was last read; every
-   * FULL_CHECK_EVERY-th such pass reads it anyway, as the safety net. Listing a 10,000-element
-   * table on every resync is what grew the agent's memory.
-   */
-  private mayTrustTable(triggers: ReadonlySet<Trigger>): boolean {
-    if ([...triggers].every((t) => t === 'config' || t === 'signal')) return true;
-    const quiet = this.tableMonitorAlive && this.tableEvents === this.tableEventsVerified;
-    return quiet && this.trustedPasses < FULL_CHECK_EVERY;
+  /** Degraded reasons, most important first. */
+  private problems(): Problem[] {
+    const problems: Problem[] = [];
+    const invalid = this.invalidIssues?.[0];
+    if (invalid)
+      problems.push({
+        reason: 'InvalidConfig',
+        message: `the new config is invalid and was not applied; the previous one stays in force: ${formatIssue(invalid)}`,
+      });
+    problems.push(...this.findings);
+    const unreachable = this.gateways.filter((g) => !g.reachable);
+    if (unreachable.length > 0)
+      problems.push({
+        reason: 'GatewayUnreachable',
+        message: unreachable
+          .map((g) => `gateway ${g.gateway} does not answer (neighbour state ${g.state})`)
+          .join('; '),
+      });
+    return problems;
   }
 
-  /** `nft monitor` reported a change to the table (the agent's own loads included). */
-  noteTableEvent(): void {
-    this.tableEvents++;
-  }
-
-  /** `nft monitor` is gone: from now on every pass reads the table. */
-  tableMonitorLost(): void {
-    this.tableMonitorAlive = false;
-  }
-
-  /** Logs and counts what a successful pass changed: the first apply, a reload, or a drift repair. */
-  private report(configChanged: boolean, changes: readonly Change[]): void {
-    const { log, metrics } = this.deps;
+  /** Logs what a successful pass changed; returns the drift repairs (a pass that was not a config change). */
+  private report(configChanged: boolean, changes: readonly Action[], notices: Notice[]): string[] {
+    const { log } = this.deps;
     const firstApply = !this.appliedOnce;
     this.appliedOnce = true;
     if (firstApply || configChanged) {
-      if (configChanged && !firstApply) metrics.configReloads.inc({ result: 'applied' });
       for (const change of changes) log.info({ kind: change.kind }, change.message);
       log.info({ changes: changes.length }, firstApply ? 'applied' : 'config applied');
-      return;
+      notices.push({
+        type: 'Normal',
+        reason: firstApply ? 'Applied' : 'Reloaded',
+        message: firstApply
+          ? `applied: ${changes.length} change(s)`
+          : `config reloaded: ${changes.length} change(s)`,
+      });
+      return [];
     }
-    const repairs = changes.filter((c) => c.kind !== 'announce');
-    if (repairs.length === 0) return;
+    const repairs: string[] = [];
     for (const change of changes) {
       if (change.kind === 'announce') {
         log.info({ kind: change.kind }, change.message);
         continue;
       }
-      metrics.countRepair(change.kind);
       log.warn({ kind: change.kind, repair: change.message }, `drift repaired: ${change.message}`);
+      repairs.push(change.message);
     }
-    this.lastRepair = { time: this.now().toISOString(), changes: repairs };
+    if (repairs.length > 0) {
+      this.lastRepair = {
+        time: rfc3339(this.now()),
+        changes: changes
+          .filter((c) => c.kind !== 'announce')
+          .map((c) => ({ kind: c.kind, message: c.message })),
+      };
+      notices.push({ type: 'Normal', reason: 'DriftRepaired', message: repairs.join('; ') });
+    }
+    return repairs;
   }
 
-  private async checkGateways(config: RouterConfig): Promise<GatewayHealth[]> {
-    const results: GatewayHealth[] = [];
+  private async checkGateways(config: RouterConfig): Promise<GatewayStatus[]> {
+    const results: GatewayStatus[] = [];
     for (const family of [4, 6] as const) {
       const gateway = config.addresses.find((a) => a.family === family && a.gateway)?.gateway;
       if (!gateway) continue;
       try {
-        results.push(await checkGateway(localRunner, family, gateway, this.deps.options.egressInterface));
+        results.push(
+          await checkGateway(this.deps.system.pod, family, gateway, this.deps.options.egressInterface),
+        );
       } catch (error) {
         this.deps.log.warn({ gateway, err: (error as Error).message }, 'gateway check failed');
       }
     }
-    for (const g of results.filter((r) => !r.reachable)) {
+    for (const g of results.filter((r) => !r.reachable))
       this.deps.log.warn({ gateway: g.gateway, state: g.state }, 'gateway does not answer');
-    }
     return results;
   }
 
-  private setHealthyConditions(
-    config: RouterConfig,
-    configChanged: boolean,
-    changes: readonly Change[],
-  ): void {
-    const rules = config.redirectRules.length;
-    const summary = `${rules} redirect rule${rules === 1 ? '' : 's'}${config.fallback ? `, fallback ${config.fallback.address}` : ''}, egress ${config.addresses.map((a) => a.address).join(', ')}`;
-    const unreachable = this.gateways.filter((g) => !g.reachable);
-    let degraded: ConditionUpdate;
-    if (this.invalidIssues?.[0]) {
-      degraded = {
-        status: 'True',
-        reason: 'InvalidConfig',
-        message: `the new config is invalid and was not applied; the previous one stays in force: ${formatIssue(this.invalidIssues[0])}`,
-      };
-    } else if (unreachable.length > 0) {
-      degraded = {
-        status: 'True',
-        reason: 'GatewayUnreachable',
-        message: unreachable
-          .map((g) => `gateway ${g.gateway} does not answer (neighbour state ${g.state})`)
-          .join('; '),
-      };
-    } else if (!configChanged && changes.some((c) => c.kind !== 'announce') && this.lastRepair) {
-      degraded = {
-        status: 'False',
-        reason: 'DriftRepaired',
-        message: `repaired at ${this.lastRepair.time}: ${this.lastRepair.changes.map((c) => c.message).join('; ')}`,
-      };
-    } else if (
-      this.conditions.Degraded.status === 'False' &&
-      this.conditions.Degraded.reason === 'DriftRepaired'
-    ) {
-      degraded = this.conditions.Degraded;
-    } else {
-      degraded = { status: 'False', reason: 'AsExpected', message: 'everything is as configured' };
-    }
-    this.setConditions({
-      Available: { status: 'True', reason: 'Applied', message: `in place and verified: ${summary}` },
-      Progressing: {
-        status: 'False',
-        reason: 'Applied',
-        message: 'the config is applied',
-      },
-      Degraded: degraded,
-    });
+  private makeSnapshot(notices: readonly Notice[], pass: PassSummary | undefined): StatusSnapshot {
+    const config = this.config;
+    const options = this.deps.options;
+    return {
+      version: this.deps.version,
+      sequence: this.sequence++,
+      time: rfc3339(this.now()),
+      conditions: this.conditions,
+      ...(config
+        ? {
+            config: {
+              ...(config.name ? { name: config.name } : {}),
+              ...(config.namespace ? { namespace: config.namespace } : {}),
+              format: config.format,
+              addresses: config.addresses.map((a) => `${a.address}/${a.prefixLength}`),
+              redirectRules: config.redirectRules.length,
+              ...(config.fallback ? { fallback: config.fallback.address } : {}),
+            },
+            interface: {
+              name: options.egressInterface,
+              clusterInterface: options.clusterInterface,
+              ...(this.master ? { master: this.master } : {}),
+              ...(this.interfaceOwned !== undefined ? { createdByAgent: this.interfaceOwned } : {}),
+              addresses: config.addresses.map((a) => `${a.address}/${a.prefixLength}`),
+            },
+          }
+        : {}),
+      gateways: this.gateways,
+      ...(this.lastSuccessfulSync ? { lastSuccessfulSync: this.lastSuccessfulSync } : {}),
+      notices,
+      ...(pass ? { pass } : {}),
+      ...(this.committed
+        ? {
+            programmed: {
+              redirectRules: this.inForce?.redirectRules.length ?? 0,
+              mapElements: Object.fromEntries(this.committed.maps.map((m) => [m.name, m.elements.length])),
+            },
+          }
+        : {}),
+    };
   }
 
-  private fail(error: unknown, configChanged: boolean): void {
-    const { log, metrics } = this.deps;
-    const reason = error instanceof ApplyFailure ? error.failure.reason : 'ApplyFailed';
-    const message = error instanceof ApplyFailure ? error.failure.message : (error as Error).message;
-    metrics.reconcileFailures.inc({ reason });
-    if (configChanged) metrics.configReloads.inc({ result: 'failed' });
-    log.error(
-      { reason, rolledBack: error instanceof ApplyFailure ? error.changesUndone.length : 0 },
-      `apply failed: ${message}`,
-    );
-    const update: ConditionUpdate = { status: 'True', reason, message };
-    this.setConditions({
-      Available: { status: 'False', reason, message },
-      Progressing: {
-        status: 'True',
-        reason: 'Retrying',
-        message: `retrying in ${Math.round(this.retryDelayMs / 1000)} s`,
-      },
-      Degraded: update,
-    });
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.trigger('retry'), this.retryDelayMs);
-    this.retryDelayMs = Math.min(this.retryDelayMs * 2, MAX_RETRY_MS, this.deps.resyncMs);
+  private publish(notices: readonly Notice[], pass: PassSummary | undefined): void {
+    this.snapshot = this.makeSnapshot(notices, pass);
+    for (const sink of this.deps.sinks) {
+      try {
+        sink.publish(this.snapshot);
+      } catch (error) {
+        this.deps.log.warn({ sink: sink.name, err: (error as Error).message }, 'status sink failed');
+      }
+    }
   }
 }

@@ -10,7 +10,13 @@ export type FailureReason =
   | 'GatewayMissing'
   | 'RouteFailed'
   | 'NftablesFailed'
-  | 'VerifyFailed';
+  | 'VerifyFailed'
+  /** The pass was pre-empted by a stop (SIGTERM); what it had changed was taken back. */
+  | 'Stopped'
+  /** The kernel could not be read (ip or nft failed or timed out while listing). */
+  | 'ObserveFailed'
+  /** A redirect target that routes back through the cluster interface. */
+  | 'UnroutableDestination';
 
 export class StepError extends Error {
   override name = 'StepError';

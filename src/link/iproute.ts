@@ -1,6 +1,9 @@
-/** Typed wrappers around `ip -json`. Reads parse the JSON; writes are argument arrays. */
+/**
+ * What `ip -json` prints, typed, and the argument lists the agent writes. One read of a whole
+ * namespace (`observeNamespace`) replaces the many small listings of the first version.
+ */
 import type { Family } from '../config/model.js';
-import { CommandError, type Runner } from '../system/command.js';
+import type { Runner } from '../system/command.js';
 
 export interface LinkInfo {
   readonly ifindex: number;
@@ -10,6 +13,11 @@ export interface LinkInfo {
   readonly operstate?: string;
   readonly address?: string;
   readonly ifalias?: string;
+  /** The lower device's name when it is in the same namespace. */
+  readonly link?: string | null;
+  /** The lower device's ifindex, when it lives in another namespace (`link_netnsid` set). */
+  readonly link_index?: number;
+  readonly link_netnsid?: number;
   readonly linkinfo?: { info_kind?: string; info_data?: { mode?: string } };
 }
 
@@ -20,56 +28,27 @@ export interface AddressInfo {
   readonly scope: string;
   readonly tentative?: boolean;
   readonly dadfailed?: boolean;
+  /** IPv4: a secondary address of its subnet (deleting the primary deletes it too). */
+  readonly secondary?: boolean;
+}
+
+export interface DeviceAddress extends AddressInfo {
+  readonly ifname: string;
 }
 
 export interface RouteInfo {
+  /** `default`, an address (host route, printed without /32 or /128), or a CIDR. */
   readonly dst: string;
+  readonly type?: string;
   readonly gateway?: string;
   readonly dev?: string;
+  /** Absent for the main table. */
+  readonly table?: string;
   readonly protocol?: string;
   readonly scope?: string;
   readonly metric?: number;
+  readonly prefsrc?: string;
   readonly flags?: readonly string[];
-}
-
-/** Routes the agent adds carry this protocol number, so it can tell its own from others. */
-export const AGENT_ROUTE_PROTO = '77';
-
-const familyFlag = (family: Family): string => (family === 4 ? '-4' : '-6');
-
-async function json<T>(runner: Runner, args: readonly string[]): Promise<T> {
-  const out = await runner.run(['ip', '-json', ...args]);
-  return (out.trim() ? JSON.parse(out) : []) as T;
-}
-
-export async function listLinks(runner: Runner): Promise<LinkInfo[]> {
-  return json<LinkInfo[]>(runner, ['-details', 'link', 'show']);
-}
-
-export async function findLink(runner: Runner, name: string): Promise<LinkInfo | undefined> {
-  return (await listLinks(runner)).find((l) => l.ifname === name);
-}
-
-export async function listAddresses(
-  runner: Runner,
-  device?: string,
-): Promise<(AddressInfo & { ifname: string })[]> {
-  const entries = await json<{ ifname: string; addr_info?: AddressInfo[] }[]>(runner, [
-    'address',
-    'show',
-    ...(device ? ['dev', device] : []),
-  ]);
-  return entries.flatMap((e) => (e.addr_info ?? []).map((a) => ({ ...a, ifname: e.ifname })));
-}
-
-export async function listRoutes(runner: Runner, family: Family, table = 'main'): Promise<RouteInfo[]> {
-  try {
-    return await json<RouteInfo[]>(runner, [familyFlag(family), 'route', 'show', 'table', table]);
-  } catch (error) {
-    // A table with no routes does not exist for the kernel: that is an empty table.
-    if (error instanceof CommandError && /table does not exist/.test(error.stderr)) return [];
-    throw error;
-  }
 }
 
 export interface RuleInfo {
@@ -77,50 +56,113 @@ export interface RuleInfo {
   readonly fwmark?: string;
   readonly table?: string;
   readonly protocol?: string;
+  readonly nop?: null;
 }
 
-export async function listRules(runner: Runner, family: Family): Promise<RuleInfo[]> {
-  return json<RuleInfo[]>(runner, [familyFlag(family), 'rule', 'show']);
+/** One namespace as the kernel shows it, read in one go. */
+export interface NamespaceState {
+  readonly links: readonly LinkInfo[];
+  readonly addresses: readonly DeviceAddress[];
+  /** Every table, both families; `family` added from the destination or gateway. */
+  readonly routes: readonly (RouteInfo & { readonly family: Family })[];
+  readonly rules: Readonly<Record<Family, readonly RuleInfo[]>>;
 }
 
-export const ip = (runner: Runner, args: readonly string[]): Promise<string> => runner.run(['ip', ...args]);
+/** Routes and rules the agent adds carry this protocol number, so it can tell its own from others. */
+export const AGENT_ROUTE_PROTO = '77';
 
-export function routeArgs(
-  family: Family,
-  route: {
-    dst: string;
-    gateway?: string;
-    dev: string;
-    protocol?: string;
-    metric?: number;
-    scope?: string;
-    table?: string;
-  },
-): string[] {
+export const familyFlag = (family: Family): '-4' | '-6' => (family === 4 ? '-4' : '-6');
+
+/** `ip -json` prints host routes without their prefix length; compare in CIDR form. */
+export const normalDst = (dst: string): string =>
+  dst === 'default' || dst.includes('/') ? dst : `${dst}/${dst.includes(':') ? 128 : 32}`;
+
+export const routeText = (r: {
+  dst: string;
+  gateway?: string | undefined;
+  dev?: string | undefined;
+}): string => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`;
+
+const OBSERVE_LINES = ['link show', 'address show', 'route show table all', 'rule show'] as const;
+
+function parseArrays(out: string, expected: number): unknown[][] {
+  const lines = out.split('\n').filter((line) => line.trim() !== '');
+  if (lines.length !== expected)
+    throw new Error(`ip -batch printed ${lines.length} listing(s), expected ${expected}`);
+  return lines.map((line) => JSON.parse(line) as unknown[]);
+}
+
+/** `route show table all` lists both families; the kernel tags every IPv6 route with a preference. */
+function routeFamily(route: RouteInfo & { pref?: string }): Family {
+  if (route.pref !== undefined) return 6;
+  const probe = route.dst === 'default' ? (route.gateway ?? '') : route.dst;
+  return probe.includes(':') ? 6 : 4;
+}
+
+/**
+ * Reads a namespace: links (with details), addresses, routes of every table and policy rules.
+ * Two processes: one `ip -batch` for everything, and the IPv6 rules (a batch line cannot carry
+ * a family).
+ */
+export async function observeNamespace(runner: Runner, signal?: AbortSignal): Promise<NamespaceState> {
+  const batch = runner.run(['ip', '-json', '-details', '-batch', '-'], {
+    input: `${OBSERVE_LINES.join('\n')}\n`,
+    ...(signal ? { signal } : {}),
+  });
+  const rules6 = runner.run(['ip', '-6', '-json', 'rule', 'show'], signal ? { signal } : {});
+  const [links, addressed, routes, rules4] = parseArrays(await batch, OBSERVE_LINES.length) as [
+    LinkInfo[],
+    (LinkInfo & { addr_info?: AddressInfo[] })[],
+    RouteInfo[],
+    RuleInfo[],
+  ];
+  const v6 = (await rules6).trim();
+  return {
+    links,
+    addresses: addressed.flatMap((l) => (l.addr_info ?? []).map((a) => ({ ...a, ifname: l.ifname }))),
+    routes: routes.map((r) => ({ ...r, family: routeFamily(r) })),
+    rules: { 4: rules4, 6: v6 ? (JSON.parse(v6) as RuleInfo[]) : [] },
+  };
+}
+
+export interface RouteSpec {
+  readonly family: Family;
+  /** `default` or a CIDR. */
+  readonly dst: string;
+  readonly gateway?: string;
+  readonly dev: string;
+  readonly table?: string;
+  readonly scope?: string;
+  readonly protocol?: string;
+  readonly metric?: number;
+}
+
+/** `route replace|delete …` arguments (no leading `ip`, no family flag: the batch carries it). */
+export function routeArgs(verb: 'replace' | 'delete', route: RouteSpec): string[] {
   return [
-    familyFlag(family),
     'route',
-    'replace',
+    verb,
     route.dst,
     ...(route.gateway ? ['via', route.gateway] : []),
     'dev',
     route.dev,
-    ...(route.table ? ['table', route.table] : []),
-    ...(route.scope ? ['scope', route.scope] : []),
+    ...(route.table && route.table !== 'main' ? ['table', route.table] : []),
+    ...(route.scope && verb === 'replace' ? ['scope', route.scope] : []),
     ...(route.protocol ? ['proto', route.protocol] : []),
     ...(route.metric !== undefined ? ['metric', String(route.metric)] : []),
   ];
 }
 
-export function deleteRouteArgs(family: Family, route: RouteInfo & { table?: string }): string[] {
-  return [
-    familyFlag(family),
-    'route',
-    'delete',
-    route.dst,
-    ...(route.gateway ? ['via', route.gateway] : []),
-    ...(route.dev ? ['dev', route.dev] : []),
-    ...(route.table ? ['table', route.table] : []),
-    ...(route.metric !== undefined ? ['metric', String(route.metric)] : []),
-  ];
+/** The spec that recreates a listed route exactly (for undo), keeping its own protocol. */
+export function specOf(route: RouteInfo & { family: Family }): RouteSpec {
+  const protocol = route.protocol && route.protocol !== 'unspec' ? route.protocol : undefined;
+  return {
+    family: route.family,
+    dst: normalDst(route.dst),
+    ...(route.gateway ? { gateway: route.gateway } : {}),
+    dev: route.dev ?? '',
+    ...(route.table ? { table: route.table } : {}),
+    ...(protocol ? { protocol } : {}),
+    ...(route.metric !== undefined ? { metric: route.metric } : {}),
+  };
 }

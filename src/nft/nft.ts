@@ -17,13 +17,17 @@ async function withBatchFile<T>(batch: NftJsonBatch, use: (path: string) => Prom
 }
 
 /** Applies the batch as one transaction: all of it or none. */
-export async function loadBatch(runner: Runner, batch: NftJsonBatch): Promise<void> {
-  await withBatchFile(batch, (path) => runner.run(['nft', '-j', '-f', path], { timeoutMs: 120_000 }));
+export async function loadBatch(runner: Runner, batch: NftJsonBatch, signal?: AbortSignal): Promise<void> {
+  await withBatchFile(batch, (path) =>
+    runner.run(['nft', '-j', '-f', path], { timeoutMs: 120_000, ...(signal ? { signal } : {}) }),
+  );
 }
 
 /** Asks the kernel whether the batch would apply, without applying it. */
-export async function checkBatch(runner: Runner, batch: NftJsonBatch): Promise<void> {
-  await withBatchFile(batch, (path) => runner.run(['nft', '-c', '-j', '-f', path], { timeoutMs: 120_000 }));
+export async function checkBatch(runner: Runner, batch: NftJsonBatch, signal?: AbortSignal): Promise<void> {
+  await withBatchFile(batch, (path) =>
+    runner.run(['nft', '-c', '-j', '-f', path], { timeoutMs: 120_000, ...(signal ? { signal } : {}) }),
+  );
 }
 
 export type NftListing = Record<string, unknown>[];
@@ -33,9 +37,13 @@ export async function listTable(
   runner: Runner,
   family: string,
   name: string,
+  signal?: AbortSignal,
 ): Promise<NftListing | undefined> {
   try {
-    const out = await runner.run(['nft', '-j', 'list', 'table', family, name], { timeoutMs: 120_000 });
+    const out = await runner.run(['nft', '-j', 'list', 'table', family, name], {
+      timeoutMs: 120_000,
+      ...(signal ? { signal } : {}),
+    });
     const parsed = JSON.parse(out) as { nftables?: NftListing };
     return parsed.nftables ?? [];
   } catch (error) {

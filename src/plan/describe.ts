@@ -1,6 +1,7 @@
 /** Human-readable lines describing a plan; `render` prints them as nft comments. */
 import type { RouterConfig } from '../config/model.js';
-import type { InterfacePlan, PlannedRoute } from './interfacePlan.js';
+import { sysctlName } from '../link/sysctl.js';
+import type { PlannedRoute, RouterPlan } from './routerPlan.js';
 import { sortRules } from './ruleset.js';
 
 function routeText(route: PlannedRoute): string {
@@ -10,19 +11,47 @@ function routeText(route: PlannedRoute): string {
       : 'address' in route.via
         ? ` via ${route.via.address}`
         : ` via <current default gateway of ${route.via.previousDefaultOf}>`;
-  return `route ${route.destination}${via} dev ${route.device}  (${route.why})`;
+  const table = route.table ? ` table ${route.table} (IPv${route.family})` : '';
+  return `route ${route.destination}${via} dev ${route.device}${table}  (${route.why})`;
 }
 
-export function describePlan(config: RouterConfig, plan: InterfacePlan): string[] {
+function linkText(plan: RouterPlan): string {
   const { link } = plan;
+  const master =
+    link.masterSource === 'unknown'
+      ? '<inferred: the interface whose subnet holds the egress address>'
+      : `${link.master}${link.masterSource === 'inferred' ? ' (inferred)' : ''}`;
+  const mtu =
+    link.mtu === undefined
+      ? 'of the master'
+      : `${link.mtu}${link.mtuSource === 'master' ? " (the master's)" : ''}`;
+  return `interface ${link.name}: macvlan mode ${link.mode} on ${master}, MTU ${mtu}`;
+}
+
+export function describePlan(config: RouterConfig, plan: RouterPlan): string[] {
   const title = config.name ? `${config.name} (${config.format})` : config.format;
   const lines = [
     `egress router ${title}`,
-    `interface ${link.name}: macvlan mode ${link.mode} on ${link.master ?? '<inferred: the interface whose subnet holds the egress address>'}, MTU ${link.mtu ?? 'of the master'}`,
+    linkText(plan),
     ...plan.addresses.map((a) => `address ${a.cidr} (IPv${a.family})`),
     ...plan.routes.map(routeText),
-    ...plan.sysctls.map((s) => `sysctl ${s.key}=${s.value}`),
   ];
+  if (plan.masterHostRoutes === 'unknown') {
+    lines.push(
+      `routes to the master namespace's own addresses via the cluster gateway on ${plan.clusterInterface} (create mode: a macvlan cannot reach its master)`,
+    );
+  }
+  if (plan.replyPrefixes === 'unknown' && plan.replyRules.length > 0)
+    lines.push(
+      `routes to the connected prefixes of ${plan.clusterInterface} in table ${plan.replyRules[0]?.table} (replies to clients on the cluster subnet)`,
+    );
+  lines.push(...plan.replyRoutes.map(routeText));
+  for (const rule of plan.replyRules)
+    lines.push(
+      `rule IPv${rule.family}: fwmark ${rule.fwmark} lookup table ${rule.table}, priority ${rule.priority}  (${rule.why})`,
+    );
+  for (const s of plan.sysctls)
+    lines.push(`sysctl ${sysctlName(s.key)}=${s.value}${s.required ? '' : '  (if the pod may set it)'}`);
   const gatewayless = ([4, 6] as const).filter(
     (f) =>
       plan.addresses.some((a) => a.family === f) &&
@@ -32,6 +61,15 @@ export function describePlan(config: RouterConfig, plan: InterfacePlan): string[
     lines.push(
       `IPv${family} gateway: none configured; apply takes the node's default gateway when it is on the egress subnet`,
     );
+  }
+  const sources = [4, 6].filter((f) => plan.addresses.some((a) => a.family === f));
+  for (const family of sources) {
+    const first = plan.addresses.find((a) => a.family === family);
+    const more = plan.addresses.filter((a) => a.family === family).length - 1;
+    if (first && more > 0)
+      lines.push(
+        `SNAT source IPv${family}: ${first.address} (the first IPv${family} address; the other ${more} answer on the LAN but are not used as a source)`,
+      );
   }
   for (const rule of sortRules(config.redirectRules)) {
     const target =

@@ -45,6 +45,19 @@ export interface RunOptions {
 const MAX_OUTPUT = 512 * 1024 * 1024;
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
+/** Recent children's pids: `nft monitor` names the process behind each change, and the agent's own are not drift. */
+const recentChildren: number[] = [];
+const RECENT_LIMIT = 512;
+
+function remember(pid: number | undefined): void {
+  if (pid === undefined) return;
+  recentChildren.push(pid);
+  if (recentChildren.length > RECENT_LIMIT) recentChildren.splice(0, recentChildren.length - RECENT_LIMIT);
+}
+
+/** Whether `pid` is one of the last few hundred programs this process started. */
+export const isRecentChild = (pid: number): boolean => recentChildren.includes(pid);
+
 /** Runs a program and resolves with its exit code and output, whatever the exit code. */
 export function runProgram(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
   const [file, ...args] = argv;
@@ -73,6 +86,7 @@ export function runProgram(argv: readonly string[], options: RunOptions = {}): P
         reject(new CommandError(argv, undefined, failure.message)); // ENOENT and the like: it never ran.
       },
     );
+    remember(child.pid);
     if (options.input !== undefined) {
       child.stdin?.on('error', () => undefined); // A child that exits early closes its stdin: not our failure.
       child.stdin?.end(options.input);

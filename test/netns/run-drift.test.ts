@@ -309,7 +309,7 @@ describe('run: drift repair, then SIGTERM with --cleanup-on-exit', () => {
     // Two resync passes (2 s apart) and the passes the agent's own changes set off: all quiet.
     await pollUntil(
       async () =>
-        (metricValue(await metrics(topo), 'egress_router_apply_duration_seconds_count', {
+        (metricValue(await metrics(topo), 'egress_router_sync_duration_seconds_count', {
           trigger: 'resync',
         }) ?? 0) >= 2,
       8_000,
@@ -317,7 +317,8 @@ describe('run: drift repair, then SIGTERM with --cleanup-on-exit', () => {
       200,
     );
     expect(agent.logs.filter((l) => l.msg.startsWith('drift repaired:'))).toEqual([]);
-    expect(await metrics(topo)).not.toMatch(/^egress_router_drift_repairs_total\{/m);
+    // Every repair counter exists from the start, at 0.
+    expect(await metrics(topo)).not.toMatch(/^egress_router_drift_repairs_total\{.*\} [1-9]/m);
     const doc = await status(topo);
     expect(doc.lastRepair).toBeNull();
     expect(condition(doc, 'Degraded')).toMatchObject({ status: 'False', reason: 'AsExpected' });
@@ -421,7 +422,7 @@ describe('run: the default route replaced with one via another gateway', () => {
     await pollRedirect(topo, 8443, 'far');
     // Still healthy a resync later (a lost cluster gateway would make every pass fail).
     const passes = async () =>
-      metricValue(await metrics(topo), 'egress_router_apply_duration_seconds_count', { trigger: 'resync' }) ??
+      metricValue(await metrics(topo), 'egress_router_sync_duration_seconds_count', { trigger: 'resync' }) ??
       0;
     const seen = await passes();
     await pollUntil(async () => (await passes()) > seen, 5_000, 'a resync pass', 200);

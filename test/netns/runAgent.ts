@@ -474,7 +474,7 @@ export async function listConfigDir(dir: string): Promise<string[]> {
 export async function passCount(topo: Topology): Promise<number> {
   let total = 0;
   for (const line of (await metrics(topo)).split('\n')) {
-    const match = /^egress_router_apply_duration_seconds_count\{[^}]*\} (\d+)/.exec(line);
+    const match = /^egress_router_sync_duration_seconds_count\{[^}]*\} (\d+)/.exec(line);
     if (match) total += Number(match[1]);
   }
   return total;

@@ -9,7 +9,8 @@ import { RUN_HELP } from '../../src/cli/commands/run.js';
 import { healthAddrFrom, type OptionSpec, parseCommandArgs } from '../../src/cli/options.js';
 import { loadConfigText } from '../../src/config/load.js';
 import { DEFAULT_OPTIONS, type RouterConfig } from '../../src/config/model.js';
-import { planInterface } from '../../src/plan/interfacePlan.js';
+import { sysctlName } from '../../src/link/sysctl.js';
+import { planRouter } from '../../src/plan/routerPlan.js';
 import { runCli } from '../helpers/runCli.js';
 
 const DEPLOY = 'deploy';
@@ -365,7 +366,9 @@ describe("deploy/: the Deployment's containers and the agent's command line", ()
   });
 
   it('allow every sysctl the plan needs in the pod (net.ipv4.ip_forward=1 for IPv4)', () => {
-    const wanted = planInterface(loadedConfig(main().options), main().options).sysctls;
+    const wanted = planRouter(loadedConfig(main().options), main().options)
+      .sysctls.filter((s) => s.required)
+      .map((s) => ({ key: sysctlName(s.key), value: s.value }));
     expect(wanted).toContainEqual({ key: 'net.ipv4.ip_forward', value: '1' });
     const allowed = pod.securityContext?.sysctls ?? [];
     for (const { key, value } of wanted) expect(allowed).toContainEqual({ name: key, value });

@@ -111,8 +111,8 @@ async function heapProfile(ctx: BenchContext, size: number): Promise<HeapProfile
       'the heap snapshot',
       500,
     );
-    const heapTotalMiB = metric(metrics, 'egress_router_nodejs_heap_size_total_bytes');
-    const heapUsedMiB = metric(metrics, 'egress_router_nodejs_heap_size_used_bytes');
+    const heapTotalMiB = metric(metrics, 'nodejs_heap_size_total_bytes');
+    const heapUsedMiB = metric(metrics, 'nodejs_heap_size_used_bytes');
     return {
       rules: size,
       rssMiB,

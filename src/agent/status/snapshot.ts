@@ -48,6 +48,20 @@ export interface ConfigSummary {
   readonly fallback?: string;
 }
 
+/** What the pass behind a snapshot did, for counters (metrics) and logs. */
+export interface PassSummary {
+  /** The triggers, joined: "config", "drift+resync". */
+  readonly trigger: string;
+  readonly durationSeconds: number;
+  readonly result: 'ok' | 'failed' | 'skipped';
+  /** Failure reason when result is failed. */
+  readonly reason?: string;
+  /** Kinds of drift repaired (one entry per change). */
+  readonly repairs: readonly string[];
+  /** A config reload this pass dealt with. */
+  readonly reload?: 'applied' | 'invalid' | 'failed';
+}
+
 export interface StatusSnapshot {
   readonly version: string;
   /** Increases with every published snapshot. */
@@ -62,6 +76,21 @@ export interface StatusSnapshot {
   readonly lastSuccessfulSync?: string;
   /** What this pass did that deserves telling (empty on a quiet pass). */
   readonly notices: readonly Notice[];
+  /** The pass behind this snapshot; undefined for a snapshot not made by a pass (a role change). */
+  readonly pass?: PassSummary;
+  /** The egress interface as found: its master (configured or inferred) and whether the agent made it. */
+  readonly interface?: {
+    readonly name: string;
+    readonly clusterInterface: string;
+    readonly master?: string;
+    readonly createdByAgent?: boolean;
+    readonly addresses: readonly string[];
+  };
+  /** Counts of what is programmed: rules and map elements, by map. */
+  readonly programmed?: {
+    readonly redirectRules: number;
+    readonly mapElements: Readonly<Record<string, number>>;
+  };
 }
 
 /**

@@ -1,151 +1,157 @@
 /**
- * Step 3: the egress addresses. The egress interface belongs to the router: global addresses
- * on it that the config does not list are removed. New IPv6 addresses wait for DAD; new IPv4
- * addresses are announced with gratuitous ARP (IPv6 ones by the kernel, see sysctls).
+ * The egress addresses. The egress interface belongs to the router: global addresses on it that
+ * the plan does not list are removed (on an HA standby the plan's list is empty). New addresses
+ * are added before stale ones go, so the device keeps an address of the family throughout when
+ * it can. IPv4 addresses are announced at once; IPv6 ones after DAD, which does not hold the IPv4
+ * announcement back.
  */
-import { spawn } from 'node:child_process';
-import type { EgressAddress } from '../../config/model.js';
-import {
-  type AddressInfo,
-  AGENT_ROUTE_PROTO,
-  ip,
-  listAddresses,
-  listRoutes,
-  routeArgs,
-} from '../../link/iproute.js';
-import type { StepContext } from '../context.js';
-import { inStep, StepError } from '../stepError.js';
+import type { Family } from '../../config/model.js';
+import { AGENT_ROUTE_PROTO, type DeviceAddress, routeArgs, specOf } from '../../link/iproute.js';
+import { type Action, ipOp } from '../actions.js';
+import { CREATED_ALIAS } from '../context.js';
+import { cidrContains } from '../facts.js';
+import type { Step, StepInput } from './step.js';
 
+const STEP = 'addresses';
 const cidrOf = (a: { local: string; prefixlen: number }): string => `${a.local}/${a.prefixlen}`;
-const wantedCidr = (a: EgressAddress): string => `${a.address}/${a.prefixLength}`;
+const familyOf = (a: DeviceAddress): Family => (a.family === 'inet' ? 4 : 6);
+const sameSubnet = (a: DeviceAddress, b: DeviceAddress): boolean =>
+  a.prefixlen === b.prefixlen && cidrContains(`${a.local}/${a.prefixlen}`, b.local);
 
-async function waitForDad(ctx: StepContext, device: string, address: EgressAddress): Promise<void> {
-  const deadline = Date.now() + (ctx.options.dadTimeoutMs ?? 10_000);
-  for (;;) {
-    const entry = (await listAddresses(ctx.pod, device)).find((a) => a.local === address.address);
-    if (entry?.dadfailed) {
-      throw new StepError(
-        'addresses',
-        'DuplicateAddress',
-        wantedCidr(address),
-        `duplicate address detection failed: another host on the LAN already uses ${address.address}`,
+function present(input: StepInput, device: string): DeviceAddress[] {
+  if (input.freshDevices.has(device)) return [];
+  return input.observed.pod.addresses.filter((a) => a.ifname === device && a.scope === 'global');
+}
+
+const addAction = (device: string, cidr: string, family: Family): Action => ({
+  step: STEP,
+  kind: 'address',
+  object: cidr,
+  message: `added address ${cidr} to ${device}`,
+  op: ipOp('pod', ['address', 'add', cidr, 'dev', device], family),
+  undo: [ipOp('pod', ['address', 'delete', cidr, 'dev', device], family)],
+  reason: 'AddressFailed',
+});
+
+const deleteAction = (device: string, address: DeviceAddress, why: string): Action => ({
+  step: STEP,
+  kind: 'address',
+  object: cidrOf(address),
+  message: `removed address ${cidrOf(address)} from ${device} (${why})`,
+  op: ipOp('pod', ['address', 'delete', cidrOf(address), 'dev', device], familyOf(address)),
+  undo: [ipOp('pod', ['address', 'add', cidrOf(address), 'dev', device], familyOf(address))],
+  reason: 'AddressFailed',
+});
+
+/** What the pass changes about the egress addresses (shared by the addresses and announce steps). */
+export function addressChanges(input: StepInput) {
+  const device = input.options.egressInterface;
+  const have = present(input, device);
+  const haveCidrs = new Set(have.map(cidrOf));
+  const wanted = input.holdAddresses ? input.plan.addresses : [];
+  const wantedCidrs = new Set(wanted.map((a) => a.cidr));
+  // An IPv6 address whose DAD failed in an earlier attempt is taken away and added anew.
+  const failed = have.filter((a) => a.dadfailed && wantedCidrs.has(cidrOf(a)));
+  const stale = have.filter((a) => !wantedCidrs.has(cidrOf(a)));
+  // Deleting a primary IPv4 address takes the secondaries of its subnet with it: they come back.
+  const takenAlong = have.filter(
+    (a) =>
+      a.secondary &&
+      !stale.includes(a) &&
+      stale.some((s) => !s.secondary && familyOf(s) === 4 && sameSubnet(s, a)),
+  );
+  const added = wanted.filter(
+    (a) =>
+      !haveCidrs.has(a.cidr) ||
+      failed.some((f) => cidrOf(f) === a.cidr) ||
+      takenAlong.some((t) => cidrOf(t) === a.cidr),
+  );
+  const gone = [...stale, ...takenAlong];
+  return { device, have, wanted, added, stale, failed, gone };
+}
+
+/** Re-adds the agent's IPv4 routes through the device (host routes first, then via gateways). */
+function routesBack(input: StepInput, device: string) {
+  return input.observed.pod.routes
+    .filter((r) => r.family === 4 && r.dev === device && r.protocol === AGENT_ROUTE_PROTO)
+    .sort((a, b) => Number(Boolean(a.gateway)) - Number(Boolean(b.gateway)))
+    .map((r) => ipOp('pod', routeArgs('replace', specOf(r)), 4));
+}
+
+export const addressesStep: Step = {
+  name: STEP,
+  reason: 'AddressFailed',
+  converge(input) {
+    const { device, have, added, stale, failed, gone } = addressChanges(input);
+    const actions: Action[] = [];
+    // Stale ones go first: deleting a primary IPv4 address also deletes the secondaries of its
+    // subnet (unless promote_secondaries is set), so a new address added first could vanish.
+    const why = input.holdAddresses ? 'not in the config' : 'this replica is the HA standby';
+    // Removing the last IPv4 address makes the kernel drop the routes through the device: the
+    // undo of the first removal (undone last, when the addresses are back) puts the agent's back.
+    const v4 = have.filter((a) => familyOf(a) === 4);
+    const flushing = v4.length > 0 && v4.every((a) => gone.includes(a));
+    const firstV4 = stale.find((a) => familyOf(a) === 4);
+    for (const a of stale) {
+      const removal = deleteAction(device, a, why);
+      actions.push(
+        flushing && a === firstV4
+          ? { ...removal, undo: [...(removal.undo ?? []), ...routesBack(input, device)] }
+          : removal,
       );
     }
-    if (entry && !entry.tentative) return;
-    if (!entry)
-      throw new StepError(
-        'addresses',
-        'AddressFailed',
-        wantedCidr(address),
-        'the address vanished during DAD',
-      );
-    if (Date.now() > deadline) {
-      throw new StepError(
-        'addresses',
-        'AddressFailed',
-        wantedCidr(address),
-        `DAD did not finish within ${ctx.options.dadTimeoutMs ?? 10_000} ms`,
-      );
+    for (const a of failed)
+      actions.push(deleteAction(device, a, 'its duplicate address detection had failed'));
+    for (const a of added) actions.push(addAction(device, a.cidr, a.family));
+    // IPv4 is announced at once; IPv6 waits for DAD in the announce step, after the routes.
+    for (const a of added.filter((x) => x.family === 4))
+      actions.push({
+        step: STEP,
+        kind: 'announce',
+        object: a.address,
+        message: `announced ${a.address} with gratuitous ARP`,
+        op: { type: 'announce', device, address: a.address, family: 4 },
+      });
+    const flushedFamilies = flushing ? [4 as const] : [];
+    return { actions, flushedFamilies };
+  },
+  remove({ config, options, observed }) {
+    const device = options.egressInterface;
+    const link = observed.pod.links.find((l) => l.ifname === device);
+    // A link the agent created goes whole (the interface step); an adopted one loses only the config's addresses.
+    if (!link || link.ifalias === CREATED_ALIAS) return [];
+    const wanted = new Set(config.addresses.map((a) => `${a.address}/${a.prefixLength}`));
+    return observed.pod.addresses
+      .filter((a) => a.ifname === device && wanted.has(cidrOf(a)))
+      .map((a) => deleteAction(device, a, 'adopted interface stays'));
+  },
+};
+
+/** After the routes: wait for IPv6 DAD on new addresses, then announce them. */
+export const announceStep: Step = {
+  name: 'announce',
+  reason: 'DuplicateAddress',
+  converge(input) {
+    const { device, added } = addressChanges(input);
+    const actions: Action[] = [];
+    for (const a of added.filter((x) => x.family === 6)) {
+      actions.push({
+        step: 'addresses',
+        kind: 'announce',
+        object: a.cidr,
+        message: `duplicate address detection passed for ${a.cidr}`,
+        op: { type: 'wait-dad', device, address: a.address, cidr: a.cidr },
+        quiet: true,
+      });
+      actions.push({
+        step: 'addresses',
+        kind: 'announce',
+        object: a.address,
+        message: `announced ${a.address} with an unsolicited neighbour advertisement`,
+        op: { type: 'announce', device, address: a.address, family: 6 },
+      });
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/**
- * Gratuitous ARP, request- and reply-style like the 3.x router, so upstream caches move at once.
- * arping sends at once but then waits its one-second interval before exiting; apply does not
- * wait for that: it waits only for each arping to start sending (or fail), then lets it finish.
- */
-export async function announceIPv4(device: string, address: string): Promise<string | undefined> {
-  const send = (style: '-U' | '-A') =>
-    new Promise<string | undefined>((resolve) => {
-      const child = spawn('arping', [style, '-c', '1', '-w', '2', '-I', device, '-s', address, address], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr?.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-      });
-      const sent = setTimeout(() => {
-        // Neither the process nor its stderr pipe may keep `apply` alive until arping's interval ends.
-        child.unref();
-        (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
-        resolve(undefined);
-      }, ARPING_SEND_MS);
-      child.on('error', (error) => {
-        clearTimeout(sent);
-        resolve(`arping: ${error.message}`);
-      });
-      child.on('exit', (code) => {
-        clearTimeout(sent);
-        // Exit 1 means "no reply", which unsolicited ARP never expects.
-        resolve(code === 0 || code === 1 ? undefined : `arping: ${stderr.trim() || `exit ${code}`}`);
-      });
-    });
-  const problems = (await Promise.all([send('-U'), send('-A')])).filter(Boolean);
-  return problems[0];
-}
-
-/** How long arping gets to send before apply moves on (it sends within a few milliseconds). */
-const ARPING_SEND_MS = 150;
-
-export interface AddressOutcome {
-  readonly added: readonly EgressAddress[];
-  readonly warnings: readonly string[];
-}
-
-export async function ensureAddresses(ctx: StepContext): Promise<AddressOutcome> {
-  const device = ctx.options.egressInterface;
-  const present = await inStep('addresses', 'AddressFailed', device, () => listAddresses(ctx.pod, device));
-  const wanted = new Set(ctx.config.addresses.map(wantedCidr));
-  const stale = present.filter((a: AddressInfo) => a.scope === 'global' && !wanted.has(cidrOf(a)));
-  for (const address of stale) {
-    const cidr = cidrOf(address);
-    const family = address.family === 'inet' ? 4 : 6;
-    // Deleting the last IPv4 address of a device makes the kernel drop every IPv4 route through
-    // it, the agent's default route included: putting the address back must bring them back too.
-    const routesBefore = await inStep('addresses', 'AddressFailed', cidr, () => listRoutes(ctx.pod, family));
-    const ours = routesBefore
-      .filter((r) => r.dev === device && r.protocol === AGENT_ROUTE_PROTO)
-      .sort((a, b) => Number(Boolean(a.gateway)) - Number(Boolean(b.gateway)));
-    await inStep('addresses', 'AddressFailed', cidr, () =>
-      ip(ctx.pod, ['address', 'delete', cidr, 'dev', device]),
-    );
-    ctx.undo.push(`removing ${cidr}`, async () => {
-      await ip(ctx.pod, ['address', 'add', cidr, 'dev', device]);
-      for (const route of ours) {
-        await ip(
-          ctx.pod,
-          routeArgs(family, {
-            dst: route.dst,
-            ...(route.gateway ? { gateway: route.gateway } : {}),
-            dev: device,
-            protocol: AGENT_ROUTE_PROTO,
-            ...(route.metric !== undefined ? { metric: route.metric } : {}),
-          }),
-        );
-      }
-    });
-    ctx.changed('address', `removed address ${cidr} from ${device} (not in the config)`);
-  }
-  const presentCidrs = new Set(present.map(cidrOf));
-  const added: EgressAddress[] = [];
-  for (const address of ctx.config.addresses) {
-    const cidr = wantedCidr(address);
-    if (presentCidrs.has(cidr)) continue;
-    await inStep('addresses', 'AddressFailed', cidr, () =>
-      ip(ctx.pod, ['address', 'add', cidr, 'dev', device]),
-    );
-    ctx.undo.push(`adding ${cidr}`, () => ip(ctx.pod, ['address', 'delete', cidr, 'dev', device]));
-    ctx.changed('address', `added address ${cidr} to ${device}`);
-    added.push(address);
-  }
-  await Promise.all(added.filter((a) => a.family === 6).map((a) => waitForDad(ctx, device, a)));
-  const warnings: string[] = [];
-  for (const address of added.filter((a) => a.family === 4)) {
-    const problem = await announceIPv4(device, address.address);
-    if (problem) warnings.push(`gratuitous ARP for ${address.address} not sent: ${problem}`);
-    else ctx.changed('announce', `announced ${address.address} with gratuitous ARP`);
-  }
-  return { added, warnings };
-}
+    return { actions };
+  },
+  remove: () => [],
+};

@@ -1,53 +1,99 @@
-/** Step 2: forwarding, and unsolicited neighbour advertisements for new IPv6 addresses. */
+/**
+ * Forwarding, and the kernel's announcement of new IPv6 addresses. A forwarding sysctl the agent
+ * turns on is marked in the kernel (sysctls carry no owner): a `nop` policy rule of that family
+ * at FORWARDING_MARK_PRIORITY, protocol 77. Cleanup turns forwarding off again only where that
+ * mark says the agent turned it on (the pod spec or the runtime may have set it themselves).
+ */
 import type { Family } from '../../config/model.js';
-import { readSysctl, type Sysctl, sysctl, sysctlName, writeSysctl } from '../../link/sysctl.js';
-import type { StepContext } from '../context.js';
-import { inStep } from '../stepError.js';
+import { AGENT_ROUTE_PROTO } from '../../link/iproute.js';
+import { type Sysctl, sysctl, sysctlName } from '../../link/sysctl.js';
+import { type Action, ipOp } from '../actions.js';
+import type { Observation, Step } from './step.js';
 
-export interface WantedSysctl {
-  readonly key: Sysctl;
-  readonly value: string;
-  /** False: nice to have; when it cannot be set (read-only /proc/sys in a pod) apply warns and goes on. */
-  readonly required: boolean;
-}
+const STEP = 'sysctls';
+export const FORWARDING_MARK_PRIORITY = 17747;
 
-/** The sysctls the data path needs, and nothing more. */
-export function wantedSysctls(families: ReadonlySet<Family>, egressInterface: string): WantedSysctl[] {
-  const wanted: WantedSysctl[] = [];
-  if (families.has(4)) wanted.push({ key: sysctl('net', 'ipv4', 'ip_forward'), value: '1', required: true });
-  if (families.has(6)) {
-    wanted.push({ key: sysctl('net', 'ipv6', 'conf', 'all', 'forwarding'), value: '1', required: true });
-    // The kernel then announces each new address (unsolicited NA) as soon as DAD completes.
-    wanted.push({
-      key: sysctl('net', 'ipv6', 'conf', egressInterface, 'ndisc_notify'),
-      value: '1',
-      required: false,
+export const forwardingSysctl = (family: Family): Sysctl =>
+  family === 4 ? sysctl('net', 'ipv4', 'ip_forward') : sysctl('net', 'ipv6', 'conf', 'all', 'forwarding');
+
+const markArgs = (verb: 'add' | 'delete'): string[] => [
+  'rule',
+  verb,
+  'priority',
+  String(FORWARDING_MARK_PRIORITY),
+  'protocol',
+  AGENT_ROUTE_PROTO,
+  'nop',
+];
+
+const hasMark = (observed: Observation, family: Family): boolean =>
+  observed.pod.rules[family].some(
+    (r) => r.priority === FORWARDING_MARK_PRIORITY && r.protocol === AGENT_ROUTE_PROTO && 'nop' in r,
+  );
+
+const markAction = (family: Family, verb: 'add' | 'delete'): Action => ({
+  step: STEP,
+  kind: 'sysctl',
+  object: `IPv${family} forwarding mark`,
+  message: `${verb === 'add' ? 'marked' : 'unmarked'} IPv${family} forwarding as turned on by the agent`,
+  op: ipOp('pod', markArgs(verb), family),
+  undo: [ipOp('pod', markArgs(verb === 'add' ? 'delete' : 'add'), family)],
+  quiet: true,
+});
+
+function turnOff(observed: Observation, family: Family, why: string): Action[] {
+  const key = forwardingSysctl(family);
+  const before = observed.sysctls.get(sysctlName(key));
+  const actions: Action[] = [];
+  if (before !== '0')
+    actions.push({
+      step: STEP,
+      kind: 'sysctl',
+      object: sysctlName(key),
+      message: `set ${sysctlName(key)}=0 (${why})`,
+      op: { type: 'sysctl', key, value: '0' },
+      ...(before !== undefined ? { undo: [{ type: 'sysctl' as const, key, value: before }] } : {}),
     });
-  }
-  return wanted;
+  actions.push(markAction(family, 'delete'));
+  return actions;
 }
 
-/** Returns warnings for optional sysctls that could not be set. */
-export async function ensureSysctls(ctx: StepContext): Promise<string[]> {
-  const families = new Set(ctx.config.addresses.map((a) => a.family));
-  const warnings: string[] = [];
-  for (const { key, value, required } of wantedSysctls(families, ctx.options.egressInterface)) {
-    const name = sysctlName(key);
-    const ensure = async () => {
-      const before = await readSysctl(key);
-      if (before === value) return;
-      await writeSysctl(key, value);
-      ctx.undo.push(`${name}=${value}`, () => writeSysctl(key, before));
-      ctx.changed('sysctl', `set ${name}=${value} (was ${before})`);
-    };
-    if (required) await inStep('sysctls', 'SysctlFailed', name, ensure);
-    else {
-      await ensure().catch((error: Error) => {
-        warnings.push(
-          `${error.message}; new IPv6 addresses are not announced (set it with the tuning CNI plugin)`,
-        );
+export const sysctlsStep: Step = {
+  name: STEP,
+  reason: 'SysctlFailed',
+  converge({ plan, observed }) {
+    const actions: Action[] = [];
+    for (const wanted of plan.sysctls) {
+      const name = sysctlName(wanted.key);
+      const before = observed.sysctls.get(name);
+      if (before === wanted.value) continue;
+      actions.push({
+        step: STEP,
+        kind: 'sysctl',
+        object: name,
+        message: `set ${name}=${wanted.value}${before !== undefined ? ` (was ${before})` : ''}`,
+        op: { type: 'sysctl', key: wanted.key, value: wanted.value },
+        ...(before !== undefined
+          ? { undo: [{ type: 'sysctl' as const, key: wanted.key, value: before }] }
+          : {}),
+        ...(wanted.required
+          ? {}
+          : { optional: `${name} could not be set; the agent announces new IPv6 addresses itself` }),
       });
+      const family = ([4, 6] as const).find((f) => sysctlName(forwardingSysctl(f)) === name);
+      if (family && !hasMark(observed, family)) actions.push(markAction(family, 'add'));
     }
-  }
-  return warnings;
-}
+    // Forwarding the agent turned on for a family the config no longer has.
+    for (const family of [4, 6] as const) {
+      const wanted = plan.sysctls.some((s) => sysctlName(s.key) === sysctlName(forwardingSysctl(family)));
+      if (!wanted && hasMark(observed, family))
+        actions.push(...turnOff(observed, family, `no IPv${family} egress address any more`));
+    }
+    return { actions };
+  },
+  remove({ observed }) {
+    return ([4, 6] as const).flatMap((family) =>
+      hasMark(observed, family) ? turnOff(observed, family, 'the agent had turned it on') : [],
+    );
+  },
+};

@@ -1,12 +1,11 @@
-import { ApplyFailure, apply } from '../../agent/apply.js';
-import { cleanup } from '../../agent/cleanup.js';
+import { describeAction } from '../../agent/actions.js';
+import { ApplyFailure, apply, cleanup } from '../../agent/apply.js';
 import type { ApplyOptions } from '../../agent/context.js';
 import { formatIssue } from '../../config/issues.js';
 import type { RouterConfig } from '../../config/model.js';
-import { planInterface } from '../../plan/interfacePlan.js';
-import { planRuleset } from '../../plan/ruleset.js';
+import { planRouter } from '../../plan/routerPlan.js';
 import { type ConfigSource, configSourceFrom, loadFromSource } from '../configSource.js';
-import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type Io } from '../io.js';
+import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type Io, UsageError } from '../io.js';
 import {
   agentOptionsFrom,
   CONFIG_OPTIONS,
@@ -99,23 +98,52 @@ export async function prepareSystemCommand(
   return { input: { config: result.config, options }, values };
 }
 
+/** Prints what apply would do without doing it (the 3.x unit-test mode, and --dry-run's plan). */
+export function printPlan(io: Io, config: RouterConfig, options: ApplyOptions, heading: string): void {
+  io.out(heading);
+  io.out(renderNft(config, planRouter(config, options)));
+}
+
 export async function applyCommand(argv: readonly string[], io: Io): Promise<number> {
-  const prepared = await prepareSystemCommand(argv, io, APPLY_HELP);
+  const prepared = await prepareSystemCommand(argv, io, APPLY_HELP, {
+    'dry-run': { type: 'boolean' },
+    ha: { type: 'string' },
+  });
   if (!prepared.input) return prepared.exit ?? EXIT_FAILURE;
   const { config, options } = prepared.input;
+  const ha = prepared.values.ha as string | undefined;
+  if (ha !== undefined && ha !== 'vrrp')
+    throw new UsageError(`--ha: the only mode is vrrp, got ${JSON.stringify(ha)}`);
   if (config.legacyMode === 'unit-test') {
-    // The 3.x script's dry run: print what would be done, change nothing.
-    io.out('# EGRESS_ROUTER_MODE=unit-test: the plan only; nothing is changed\n');
-    io.out(renderNft(config, planInterface(config, options), planRuleset(config, options)));
+    printPlan(io, config, options, '# EGRESS_ROUTER_MODE=unit-test: the plan only; nothing is changed\n');
     return EXIT_OK;
   }
+  const dryRun = Boolean(prepared.values['dry-run']);
+  // Under HA the addresses follow the VRRP role, which only `run` holds: apply sets up the rest.
+  const state = ha ? { holdAddresses: false } : {};
   try {
-    const result = await apply(config, options, (change) => io.out(`changed: ${change.message}\n`));
+    const result = await apply(
+      config,
+      options,
+      { log: (change) => io.out(`changed: ${change.message}\n`), dryRun },
+      state,
+    );
+    if (dryRun) {
+      io.out(
+        result.actions.length === 0
+          ? 'dry run: already in place, nothing to do\n'
+          : `${result.actions.map((a) => `would ${describeAction(a)}`).join('\n')}\ndry run: ${result.changes.length} change(s) to make; nothing was changed\n`,
+      );
+      return EXIT_OK;
+    }
+    for (const note of result.notes) io.out(`${note}\n`);
     for (const warning of result.warnings) io.err(`warning: ${warning}\n`);
+    for (const finding of result.findings) io.err(`degraded (${finding.reason}): ${finding.message}\n`);
+    const verdict = result.findings.length > 0 ? 'applied, but not as configured' : 'applied';
     io.out(
       result.changes.length === 0
-        ? 'applied: already in place, nothing changed\n'
-        : `applied: ${result.changes.length} change(s), verified\n`,
+        ? `${verdict}: already in place, nothing changed\n`
+        : `${verdict}: ${result.changes.length} change(s), verified\n`,
     );
     return EXIT_OK;
   } catch (error) {
@@ -125,8 +153,8 @@ export async function applyCommand(argv: readonly string[], io: Io): Promise<num
       `apply failed at step ${failure.step} (${failure.reason}) on ${failure.object}: ${failure.detail}\n`,
     );
     io.err(
-      error.changesUndone.length > 0
-        ? `rolled back ${error.changesUndone.length} change(s) made by this run\n`
+      error.undone.length > 0
+        ? `rolled back ${error.undone.length} change(s) made by this run\n`
         : 'nothing had been changed\n',
     );
     for (const problem of error.undoFailures) io.err(`rollback problem: ${problem}\n`);
@@ -139,9 +167,16 @@ export async function cleanupCommand(argv: readonly string[], io: Io): Promise<n
   if (!prepared.input) return prepared.exit ?? EXIT_FAILURE;
   const { config, options } = prepared.input;
   try {
-    const changes = await cleanup(config, options, (change) => io.out(`changed: ${change.message}\n`));
-    io.out(changes.length === 0 ? 'cleanup: nothing to remove\n' : `cleanup: ${changes.length} change(s)\n`);
-    return EXIT_OK;
+    const result = await cleanup(config, options, {
+      log: (change) => io.out(`changed: ${change.message}\n`),
+    });
+    for (const failure of result.failures) io.err(`cleanup problem: ${failure}\n`);
+    io.out(
+      result.changes.length === 0
+        ? 'cleanup: nothing to remove\n'
+        : `cleanup: ${result.changes.length} change(s)\n`,
+    );
+    return result.failures.length > 0 ? EXIT_FAILURE : EXIT_OK;
   } catch (error) {
     io.err(`cleanup failed: ${(error as Error).message}\n`);
     return EXIT_FAILURE;

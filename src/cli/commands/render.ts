@@ -1,12 +1,11 @@
 import { parsePrefix } from '../../config/ip.js';
 import { formatIssue } from '../../config/issues.js';
 import type { RouterConfig } from '../../config/model.js';
+import { sysctlName } from '../../link/sysctl.js';
 import { replaceTableBatch } from '../../nft/json.js';
-import type { NftTable } from '../../nft/model.js';
 import { tableText } from '../../nft/text.js';
 import { describePlan } from '../../plan/describe.js';
-import { type InterfacePlan, planInterface } from '../../plan/interfacePlan.js';
-import { planRuleset } from '../../plan/ruleset.js';
+import { planRouter, type RouterPlan } from '../../plan/routerPlan.js';
 import { configSourceFrom, loadFromSource } from '../configSource.js';
 import { EXIT_INVALID, EXIT_OK, type Io, UsageError } from '../io.js';
 import { agentOptionsFrom, CONFIG_OPTIONS, CONFIG_OPTIONS_HELP, parseCommandArgs } from '../options.js';
@@ -67,18 +66,20 @@ export async function renderCommand(argv: readonly string[], io: Io): Promise<nu
     return EXIT_INVALID;
   }
   const config = result.config;
-  const plan = planInterface(config, { ...options, clusterCidrs: cidrs });
-  const table = planRuleset(config, options);
+  const { table, ...plan } = planRouter(config, { ...options, clusterCidrs: cidrs });
   if (values.format === 'json') {
-    io.out(`${JSON.stringify({ ...replaceTableBatch(table), plan, notes: config.notes }, null, 2)}\n`);
+    const readable = { ...plan, sysctls: plan.sysctls.map((s) => ({ ...s, key: sysctlName(s.key) })) };
+    io.out(
+      `${JSON.stringify({ ...replaceTableBatch(table), plan: readable, notes: config.notes }, null, 2)}\n`,
+    );
     return EXIT_OK;
   }
-  io.out(renderNft(config, plan, table));
+  io.out(renderNft(config, { ...plan, table }));
   return EXIT_OK;
 }
 
 /** The plan as nft comments, then the table: a valid nft file. */
-export function renderNft(config: RouterConfig, plan: InterfacePlan, table: NftTable): string {
+export function renderNft(config: RouterConfig, plan: RouterPlan): string {
   const comments = describePlan(config, plan).map((line) => `# ${line}`);
-  return `${comments.join('\n')}\n\n${tableText(table)}`;
+  return `${comments.join('\n')}\n\n${tableText(plan.table)}`;
 }

@@ -1,12 +1,13 @@
 import { Agent, fingerprintOf } from '../../agent/agent.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../agent/logger.js';
 import type { ConfigLoad } from '../../agent/reconciler.js';
+import { formatIssue } from '../../config/issues.js';
 import { loadConfigText, loadLegacyEnv } from '../../config/load.js';
 import { version } from '../../version.js';
 import { readConfigText } from '../configSource.js';
-import { EXIT_OK, type Io, RuntimeFailure, UsageError } from '../io.js';
+import { EXIT_INVALID, EXIT_OK, type Io, RuntimeFailure, UsageError } from '../io.js';
 import { healthAddrFrom, parseCommandArgs } from '../options.js';
-import { SYSTEM_OPTIONS, SYSTEM_OPTIONS_HELP, systemOptionsFrom } from './apply.js';
+import { printPlan, SYSTEM_OPTIONS, SYSTEM_OPTIONS_HELP, systemOptionsFrom } from './apply.js';
 
 export const RUN_HELP = `Usage: egress-router-agent run CONFIG [options]
 
@@ -91,6 +92,24 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     return { ...loadConfigText(text, options), fingerprint: fingerprintOf(text) };
   };
 
+  if (source.fromEnv && io.env.EGRESS_ROUTER_MODE === 'unit-test') {
+    // The 3.x script's dry run, as apply does it: print what would be done, touch nothing.
+    const loaded = await readConfig();
+    if (!loaded.ok) {
+      io.err(
+        `invalid config in the EGRESS_* environment; nothing was changed:\n${loaded.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}\n`,
+      );
+      return EXIT_INVALID;
+    }
+    printPlan(
+      io,
+      loaded.config,
+      options,
+      '# EGRESS_ROUTER_MODE=unit-test: the plan only; nothing is changed\n',
+    );
+    return EXIT_OK;
+  }
+
   const agent = new Agent({
     options,
     healthAddr,
@@ -113,7 +132,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   process.on('SIGINT', onInt);
   const onHup = () => {
     log.info('SIGHUP: reloading');
-    void agent.reconciler.trigger('signal');
+    void agent.request('signal');
   };
   process.on('SIGHUP', onHup);
   try {
@@ -132,5 +151,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   log.info('stopped');
   process.off('SIGTERM', onTerm);
   process.off('SIGINT', onInt);
+  // A child still finishing (a counter read) must not hold the exit: stop is bounded.
+  setTimeout(() => process.exit(EXIT_OK), 300).unref();
   return EXIT_OK;
 }

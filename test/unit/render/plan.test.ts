@@ -1,4 +1,4 @@
-// planInterface / gatewaysOf on models built through loadConfigText.
+// planRouter / gatewaysOf on models built through loadConfigText.
 import { describe, expect, it } from 'vitest';
 import { loadConfigText, loadLegacyEnv } from '../../../src/config/load.js';
 import {
@@ -8,12 +8,8 @@ import {
   type MacvlanMode,
   type RouterConfig,
 } from '../../../src/config/model.js';
-import {
-  egressSubnets,
-  gatewaysOf,
-  type PlanOptions,
-  planInterface,
-} from '../../../src/plan/interfacePlan.js';
+import { sysctlName } from '../../../src/link/sysctl.js';
+import { gatewaysOf, type PlanOptions, planRouter } from '../../../src/plan/routerPlan.js';
 
 interface SpecInput {
   addresses: { ip: string; gateway?: string }[];
@@ -50,9 +46,9 @@ const V4 = { ip: '192.0.2.100/24', gateway: '192.0.2.1' };
 const V6 = { ip: '2001:db8:100::64/64', gateway: '2001:db8:100::1' };
 const OPTIONS: PlanOptions = DEFAULT_OPTIONS;
 
-describe('planInterface: addresses', () => {
+describe('planRouter: addresses', () => {
   it('keeps every address with its prefix, in config order; a bare address gets the host prefix', () => {
-    const plan = planInterface(
+    const plan = planRouter(
       egressRouter({ addresses: [V6, { ip: '192.0.2.100' }, { ip: '2001:DB8:200::1' }] }),
       OPTIONS,
     );
@@ -62,18 +58,11 @@ describe('planInterface: addresses', () => {
       { family: 6, address: '2001:db8:200::1', prefixLength: 128, cidr: '2001:db8:200::1/128' },
     ]);
   });
-
-  it('egressSubnets gives the on-link subnet of each address', () => {
-    expect(egressSubnets(egressRouter({ addresses: [V4, V6] }))).toEqual([
-      '192.0.2.0/24',
-      '2001:db8:100::/64',
-    ]);
-  });
 });
 
-describe('planInterface: routes', () => {
+describe('planRouter: routes', () => {
   it('IPv4 with a gateway: a host route to the gateway, then the default via it, on the egress interface', () => {
-    const plan = planInterface(egressRouter({ addresses: [V4] }), OPTIONS);
+    const plan = planRouter(egressRouter({ addresses: [V4] }), OPTIONS);
     expect(plan.routes).toEqual([
       { family: 4, destination: '192.0.2.1/32', device: 'net1', why: 'the gateway is on the egress link' },
       {
@@ -88,7 +77,7 @@ describe('planInterface: routes', () => {
   });
 
   it('dual-stack: the same per family, IPv4 first, IPv6 host route /128', () => {
-    const plan = planInterface(egressRouter({ addresses: [V6, V4] }), {
+    const plan = planRouter(egressRouter({ addresses: [V6, V4] }), {
       ...OPTIONS,
       egressInterface: 'egress0',
     });
@@ -101,7 +90,7 @@ describe('planInterface: routes', () => {
   });
 
   it('a host-prefix address reaches a gateway outside it through the host route', () => {
-    const plan = planInterface(
+    const plan = planRouter(
       egressRouter({ addresses: [{ ip: '192.0.2.100/32', gateway: '192.0.2.1' }] }),
       OPTIONS,
     );
@@ -109,17 +98,15 @@ describe('planInterface: routes', () => {
   });
 
   it('no gateway and no facts: no routes for that family', () => {
-    const plan = planInterface(egressRouter({ addresses: [{ ip: '192.0.2.100/24' }, V6] }), OPTIONS);
+    const plan = planRouter(egressRouter({ addresses: [{ ip: '192.0.2.100/24' }, V6] }), OPTIONS);
     expect(plan.routes.every((r) => r.family === 6)).toBe(true);
     expect(plan.routes).toHaveLength(2);
-    expect(planInterface(egressRouter({ addresses: [{ ip: '192.0.2.100/24' }] }), OPTIONS).routes).toEqual(
-      [],
-    );
+    expect(planRouter(egressRouter({ addresses: [{ ip: '192.0.2.100/24' }] }), OPTIONS).routes).toEqual([]);
   });
 
   it('an inferred gateway yields the same routes as a configured one', () => {
     const config = egressRouter({ addresses: [{ ip: '192.0.2.100/24' }] });
-    const plan = planInterface(config, OPTIONS, { inferredGateways: { 4: '192.0.2.254' } });
+    const plan = planRouter(config, OPTIONS, { inferredGateways: { 4: '192.0.2.254' } });
     expect(plan.routes).toEqual([
       { family: 4, destination: '192.0.2.254/32', device: 'net1', why: 'the gateway is on the egress link' },
       {
@@ -133,7 +120,7 @@ describe('planInterface: routes', () => {
   });
 
   it('cluster CIDRs with a known cluster gateway: via that gateway on the cluster interface', () => {
-    const plan = planInterface(
+    const plan = planRouter(
       egressRouter({ addresses: [V4, V6] }),
       {
         ...OPTIONS,
@@ -148,21 +135,21 @@ describe('planInterface: routes', () => {
         destination: '10.128.0.0/14',
         device: 'ens3',
         via: { address: '10.128.0.1' },
-        why: 'clients in other cluster subnets get their replies',
+        why: "the pod's own traffic to the cluster stays on the cluster interface",
       },
       {
         family: 6,
         destination: 'fd00:10::/48',
         device: 'ens3',
         via: { address: 'fd00:10::1' },
-        why: 'clients in other cluster subnets get their replies',
+        why: "the pod's own traffic to the cluster stays on the cluster interface",
       },
       {
         family: 4,
         destination: '172.30.0.0/16',
         device: 'ens3',
         via: { address: '10.128.0.1' },
-        why: 'clients in other cluster subnets get their replies',
+        why: "the pod's own traffic to the cluster stays on the cluster interface",
       },
     ]);
     // The gateway routes come first and stay on the egress interface.
@@ -170,7 +157,7 @@ describe('planInterface: routes', () => {
   });
 
   it('cluster CIDRs without facts: via the previous default gateway of the cluster interface', () => {
-    const plan = planInterface(egressRouter({ addresses: [V4] }), {
+    const plan = planRouter(egressRouter({ addresses: [V4] }), {
       ...OPTIONS,
       clusterCidrs: ['10.128.0.0/14', 'fd00:10::/48'],
     });
@@ -180,20 +167,20 @@ describe('planInterface: routes', () => {
         destination: '10.128.0.0/14',
         device: 'eth0',
         via: { previousDefaultOf: 'eth0' },
-        why: 'clients in other cluster subnets get their replies',
+        why: "the pod's own traffic to the cluster stays on the cluster interface",
       },
       {
         family: 6,
         destination: 'fd00:10::/48',
         device: 'eth0',
         via: { previousDefaultOf: 'eth0' },
-        why: 'clients in other cluster subnets get their replies',
+        why: "the pod's own traffic to the cluster stays on the cluster interface",
       },
     ]);
   });
 
   it('a cluster gateway known for one family only does not leak into the other', () => {
-    const plan = planInterface(
+    const plan = planRouter(
       egressRouter({ addresses: [V4] }),
       { ...OPTIONS, clusterCidrs: ['10.128.0.0/14', 'fd00:10::/48'] },
       { clusterGateways: { 4: '10.128.0.1' } },
@@ -205,42 +192,50 @@ describe('planInterface: routes', () => {
   });
 
   it('no cluster CIDRs: no cluster routes', () => {
-    const plan = planInterface(egressRouter({ addresses: [V4] }), { ...OPTIONS, clusterCidrs: [] });
+    const plan = planRouter(egressRouter({ addresses: [V4] }), { ...OPTIONS, clusterCidrs: [] });
     expect(plan.routes.filter((r) => r.device === 'eth0')).toEqual([]);
   });
 });
 
-describe('planInterface: sysctls', () => {
+const named = (sysctls: ReturnType<typeof planRouter>['sysctls']) =>
+  sysctls.map((s) => ({ key: sysctlName(s.key), value: s.value, required: s.required }));
+
+describe('planRouter: sysctls', () => {
   it('IPv4 only: net.ipv4.ip_forward', () => {
-    expect(planInterface(egressRouter({ addresses: [V4] }), OPTIONS).sysctls).toEqual([
-      { key: 'net.ipv4.ip_forward', value: '1' },
+    expect(named(planRouter(egressRouter({ addresses: [V4] }), OPTIONS).sysctls)).toEqual([
+      { key: 'net.ipv4.ip_forward', value: '1', required: true },
     ]);
   });
 
   it('IPv6 only: net.ipv6.conf.all.forwarding, never net.ipv6.ip_forward', () => {
-    const sysctls = planInterface(egressRouter({ addresses: [V6] }), OPTIONS).sysctls;
-    expect(sysctls).toEqual([{ key: 'net.ipv6.conf.all.forwarding', value: '1' }]);
+    const sysctls = named(planRouter(egressRouter({ addresses: [V6] }), OPTIONS).sysctls);
+    expect(sysctls).toEqual([
+      { key: 'net.ipv6.conf.all.forwarding', value: '1', required: true },
+      // Nice to have: the kernel announces new IPv6 addresses; a read-only /proc/sys only warns.
+      { key: 'net.ipv6.conf.net1.ndisc_notify', value: '1', required: false },
+    ]);
   });
 
   it('dual-stack: both, IPv4 first', () => {
-    const sysctls = planInterface(egressRouter({ addresses: [V6, V4] }), OPTIONS).sysctls;
-    expect(sysctls).toEqual([
-      { key: 'net.ipv4.ip_forward', value: '1' },
-      { key: 'net.ipv6.conf.all.forwarding', value: '1' },
+    const sysctls = named(planRouter(egressRouter({ addresses: [V6, V4] }), OPTIONS).sysctls);
+    expect(sysctls.map((s) => s.key)).toEqual([
+      'net.ipv4.ip_forward',
+      'net.ipv6.conf.all.forwarding',
+      'net.ipv6.conf.net1.ndisc_notify',
     ]);
     expect(sysctls.map((s) => s.key)).not.toContain('net.ipv6.ip_forward');
   });
 });
 
-describe('planInterface: link', () => {
+describe('planRouter: link', () => {
   it.each(MACVLAN_MODES)('macvlan mode %s is lowercased', (mode) => {
-    const plan = planInterface(egressRouter({ addresses: [V4], mode }), OPTIONS);
+    const plan = planRouter(egressRouter({ addresses: [V4], mode }), OPTIONS);
     expect(plan.link.mode).toBe(mode.toLowerCase());
     expect(plan.link.kind).toBe('macvlan');
   });
 
   it('the CRD default mode is bridge', () => {
-    expect(planInterface(egressRouter({ addresses: [V4] }), OPTIONS).link.mode).toBe('bridge');
+    expect(planRouter(egressRouter({ addresses: [V4] }), OPTIONS).link.mode).toBe('bridge');
   });
 
   it('master and MTU pass through from a CNI config', () => {
@@ -252,28 +247,55 @@ describe('planInterface: link', () => {
         ip: { addresses: ['192.0.2.100/24'], gateway: '192.0.2.1' },
       }),
     );
-    const plan = planInterface(config, { ...OPTIONS, egressInterface: 'egress0', clusterInterface: 'ens3' });
+    const plan = planRouter(config, { ...OPTIONS, egressInterface: 'egress0', clusterInterface: 'ens3' });
     expect(plan.link).toEqual({
       name: 'egress0',
       kind: 'macvlan',
       mode: 'private',
       master: 'eth1',
+      masterSource: 'configured',
       mtu: 9000,
+      mtuSource: 'configured',
     });
     expect(plan.clusterInterface).toBe('ens3');
   });
 
   it('no master and no MTU: neither key is present (inferred / the master MTU at apply time)', () => {
-    const plan = planInterface(egressRouter({ addresses: [V4] }), OPTIONS);
-    expect(plan.link).toEqual({ name: 'net1', kind: 'macvlan', mode: 'bridge' });
+    const plan = planRouter(egressRouter({ addresses: [V4] }), OPTIONS);
+    expect(plan.link).toEqual({
+      name: 'net1',
+      kind: 'macvlan',
+      mode: 'bridge',
+      masterSource: 'unknown',
+      mtuSource: 'unknown',
+    });
     expect(plan.link).not.toHaveProperty('master');
     expect(plan.link).not.toHaveProperty('mtu');
     expect(plan.clusterInterface).toBe('eth0');
   });
 
   it('an EgressRouter master passes through', () => {
-    const plan = planInterface(egressRouter({ addresses: [V4], mode: 'VEPA', master: 'bond0' }), OPTIONS);
-    expect(plan.link).toEqual({ name: 'net1', kind: 'macvlan', mode: 'vepa', master: 'bond0' });
+    const plan = planRouter(egressRouter({ addresses: [V4], mode: 'VEPA', master: 'bond0' }), OPTIONS);
+    expect(plan.link).toEqual({
+      name: 'net1',
+      kind: 'macvlan',
+      mode: 'vepa',
+      master: 'bond0',
+      masterSource: 'configured',
+      mtuSource: 'unknown',
+    });
+  });
+
+  it('with facts: the inferred master and its MTU', () => {
+    const plan = planRouter(egressRouter({ addresses: [V4] }), OPTIONS, {
+      master: { name: 'eth1', mtu: 1450 },
+    });
+    expect(plan.link).toMatchObject({
+      master: 'eth1',
+      masterSource: 'inferred',
+      mtu: 1450,
+      mtuSource: 'master',
+    });
   });
 });
 
@@ -321,7 +343,7 @@ describe('gatewaysOf', () => {
     );
     if (!result.ok) throw new Error(JSON.stringify(result.issues));
     expect(gatewaysOf(result.config)).toEqual({ 4: '192.0.2.1' });
-    const plan = planInterface(result.config, OPTIONS);
+    const plan = planRouter(result.config, OPTIONS);
     expect(plan.link.mode).toBe('private');
     expect(plan.routes.map((r) => r.destination)).toEqual(['192.0.2.1/32', 'default']);
   });

@@ -1,0 +1,297 @@
+/**
+ * Runs a pass's actions in order, in as few processes as possible: consecutive `ip` commands
+ * for one namespace share one `ip -batch` (split only where the family flag must change),
+ * sysctls are file writes, nftables is one transaction. Every action that took effect pushes
+ * its inverse; on failure (or a stop) the inverses run newest first, best effort, and the
+ * failure is thrown with what was undone.
+ */
+import { BatchLineError, runIpBatch, runIpBatchForced } from '../link/batch.js';
+import { checkBatch, loadBatch } from '../nft/nft.js';
+import { AbortedError, type Runner } from '../system/command.js';
+import type { System } from '../system/system.js';
+import type { Action, Op, Where } from './actions.js';
+import type { Effects } from './effects.js';
+import { type FailureReason, StepError } from './stepError.js';
+
+export interface ExecutionContext {
+  readonly system: System;
+  /** The master's namespace; undefined when it is the pod's own or not visible. */
+  readonly master?: Runner;
+  readonly effects: Effects;
+  readonly signal?: AbortSignal;
+  /** Called once per action that took effect, in order. */
+  readonly onDone?: (action: Action) => void;
+  /** Runs after an nft action loaded: lists and compares; throws to fail the action. */
+  readonly verifyTable?: (action: Action) => Promise<void>;
+  /** Runs after the last action, before success is declared; throws to undo the pass. */
+  readonly verifyAll?: () => Promise<void>;
+}
+
+export class ApplyFailure extends Error {
+  override name = 'ApplyFailure';
+  constructor(
+    readonly failure: StepError,
+    readonly undoFailures: readonly string[],
+    /** Actions that took effect and were taken back. */
+    readonly undone: readonly Action[],
+    /** True when the pass was stopped rather than failed. */
+    readonly aborted = false,
+  ) {
+    super(failure.message);
+  }
+}
+
+type IpOp = Extract<Op, { type: 'ip' }>;
+
+interface IpGroup<T> {
+  readonly where: Where;
+  family: 4 | 6 | undefined;
+  readonly items: { readonly op: IpOp; readonly entry: T }[];
+}
+
+function compatible<T>(group: IpGroup<T>, op: IpOp): boolean {
+  if (group.where !== op.where) return false;
+  return op.family === undefined || group.family === undefined || group.family === op.family;
+}
+
+/** Consecutive `ip` ops that can share one process. */
+function groupIp<T extends { op: Op }>(
+  entries: readonly T[],
+  start: number,
+): { group: IpGroup<T>; next: number } {
+  const first = entries[start]!.op as IpOp;
+  const group: IpGroup<T> = { where: first.where, family: first.family, items: [] };
+  let i = start;
+  for (; i < entries.length; i++) {
+    const op = entries[i]!.op;
+    if (op.type !== 'ip' || !compatible(group, op)) break;
+    group.family ??= op.family;
+    group.items.push({ op, entry: entries[i]! });
+  }
+  return { group, next: i };
+}
+
+function runnerFor(ctx: ExecutionContext, where: Where): Runner {
+  if (where === 'pod') return ctx.system.pod;
+  if (!ctx.master) throw new Error('no master namespace to run in');
+  return ctx.master;
+}
+
+const reasonOf = (action: Action, fallback: FailureReason): FailureReason => action.reason ?? fallback;
+
+function stepFailure(action: Action, detail: string, fallback: FailureReason): StepError {
+  return new StepError(action.step, reasonOf(action, fallback), action.object, detail);
+}
+
+async function runSingle(ctx: ExecutionContext, action: Action): Promise<void> {
+  const op = action.op;
+  switch (op.type) {
+    case 'sysctl':
+      await ctx.system.sysctl.write(op.key, op.value);
+      return;
+    case 'nft':
+      await loadBatch(ctx.system.pod, op.batch, ctx.signal);
+      return;
+    case 'wait-dad':
+      await ctx.effects.waitDad(op.device, op.address, op.cidr, ctx.signal);
+      return;
+    case 'announce':
+      ctx.effects.announce(op.device, op.address, op.family, op.byKernel ?? false);
+      return;
+    case 'ip':
+      throw new Error('ip ops run in batches');
+  }
+}
+
+const DEFAULT_REASON: Record<Op['type'], FailureReason> = {
+  ip: 'InterfaceFailed',
+  sysctl: 'SysctlFailed',
+  nft: 'NftablesFailed',
+  'wait-dad': 'AddressFailed',
+  announce: 'AddressFailed',
+};
+
+/** Runs undo ops newest first; returns what could not be undone, and which actions that was. */
+async function unwind(
+  ctx: ExecutionContext,
+  done: readonly Action[],
+): Promise<{ failures: string[]; failed: Set<Action> }> {
+  const ops = done
+    .slice()
+    .reverse()
+    .flatMap((action) => (action.undo ?? []).map((op) => ({ op, action })));
+  const failures: string[] = [];
+  const failed = new Set<Action>();
+  for (let i = 0; i < ops.length; ) {
+    const entry = ops[i]!;
+    if (entry.op.type === 'ip') {
+      const { group, next } = groupIp(ops, i);
+      i = next;
+      try {
+        const problems = await runIpBatchForced(
+          runnerFor(ctx, group.where),
+          group.family,
+          group.items.map((item) => item.op.args),
+        );
+        for (const problem of problems) {
+          const action = group.items[problem.line]?.entry.action;
+          if (action) failed.add(action);
+          failures.push(`could not undo "${action?.message ?? 'a change'}": ${problem.detail}`);
+        }
+      } catch (error) {
+        for (const item of group.items) failed.add(item.entry.action);
+        failures.push(`could not undo ${group.items.length} change(s): ${(error as Error).message}`);
+      }
+      continue;
+    }
+    i++;
+    try {
+      await runSingle(ctx, { ...entry.action, op: entry.op });
+    } catch (error) {
+      failed.add(entry.action);
+      failures.push(`could not undo "${entry.action.message}": ${(error as Error).message}`);
+    }
+  }
+  return { failures, failed };
+}
+
+function checkStop(ctx: ExecutionContext): void {
+  if (ctx.signal?.aborted) throw new AbortedError('the agent is stopping');
+}
+
+export interface Execution {
+  /** Actions that took effect, in order. */
+  readonly done: readonly Action[];
+  /** Optional actions that failed, in words. */
+  readonly warnings: readonly string[];
+}
+
+/** Asks the kernel first: a batch it would refuse must not cost a half-built interface. */
+async function precheck(ctx: ExecutionContext, actions: readonly Action[]): Promise<void> {
+  for (const action of actions) {
+    if (action.op.type !== 'nft' || !action.op.check) continue;
+    const batch = action.op.batch;
+    try {
+      await checkBatch(ctx.system.pod, batch, ctx.signal);
+    } catch (error) {
+      if (error instanceof AbortedError) throw error;
+      throw new StepError('preflight', 'NftablesFailed', action.object, (error as Error).message);
+    }
+  }
+}
+
+/** Executes the actions; returns those that took effect. Throws ApplyFailure after unwinding. */
+export async function execute(ctx: ExecutionContext, actions: readonly Action[]): Promise<Execution> {
+  const done: Action[] = [];
+  const warnings: string[] = [];
+  const finish = (action: Action) => {
+    done.push(action);
+    ctx.onDone?.(action);
+  };
+  try {
+    await precheck(ctx, actions);
+    for (let i = 0; i < actions.length; ) {
+      checkStop(ctx);
+      const action = actions[i]!;
+      if (action.op.type === 'ip') {
+        const entries = actions.slice(i).map((a) => ({ op: a.op, action: a }));
+        const { group, next } = groupIp(entries, 0);
+        i += next;
+        try {
+          await runIpBatch(
+            runnerFor(ctx, group.where),
+            group.family,
+            group.items.map((item) => item.op.args),
+            ctx.signal,
+          );
+          for (const item of group.items) finish(item.entry.action);
+        } catch (error) {
+          if (!(error instanceof BatchLineError)) throw error;
+          for (const item of group.items.slice(0, error.completed)) finish(item.entry.action);
+          const failed = group.items[error.completed]?.entry.action ?? action;
+          throw stepFailure(failed, error.detail, DEFAULT_REASON.ip);
+        }
+        continue;
+      }
+      i++;
+      try {
+        await runSingle(ctx, action);
+      } catch (error) {
+        if (error instanceof AbortedError) throw error;
+        if (action.optional) {
+          warnings.push(`${action.optional}: ${(error as Error).message}`);
+          continue;
+        }
+        if (error instanceof StepError) throw error;
+        throw stepFailure(action, (error as Error).message, DEFAULT_REASON[action.op.type]);
+      }
+      finish(action);
+      if (action.op.type === 'nft' && ctx.verifyTable) await ctx.verifyTable(action);
+    }
+    if (done.length > 0) await ctx.verifyAll?.();
+    return { done, warnings };
+  } catch (error) {
+    const aborted = error instanceof AbortedError || Boolean(ctx.signal?.aborted);
+    const failure =
+      error instanceof StepError
+        ? error
+        : new StepError(
+            'apply',
+            aborted ? 'Stopped' : 'InterfaceFailed',
+            'the pod',
+            aborted ? 'the agent is stopping' : (error as Error).message,
+          );
+    // Undo runs even when stopping: it is quick, and it leaves the previous state in place.
+    const { signal: _stopping, ...withoutSignal } = ctx;
+    const { failures, failed } = await unwind(withoutSignal, done);
+    const undone = done.filter((a) => (a.undo?.length ?? 0) > 0 && !failed.has(a));
+    throw new ApplyFailure(failure, failures, undone, aborted);
+  }
+}
+
+/**
+ * Best effort, for cleanup: every action is tried whatever fails before it (ip batches with
+ * `-force`); nothing is undone. Returns what took effect and what did not.
+ */
+export async function executeForced(
+  ctx: ExecutionContext,
+  actions: readonly Action[],
+): Promise<{ changes: Action[]; failures: string[] }> {
+  const changes: Action[] = [];
+  const failures: string[] = [];
+  const finish = (action: Action) => {
+    changes.push(action);
+    ctx.onDone?.(action);
+  };
+  for (let i = 0; i < actions.length; ) {
+    const action = actions[i]!;
+    if (action.op.type === 'ip') {
+      const entries = actions.slice(i).map((a) => ({ op: a.op, action: a }));
+      const { group, next } = groupIp(entries, 0);
+      i += next;
+      try {
+        const problems = await runIpBatchForced(
+          runnerFor(ctx, group.where),
+          group.family,
+          group.items.map((item) => item.op.args),
+        );
+        const failed = new Set(problems.map((p) => p.line));
+        group.items.forEach((item, index) => {
+          if (!failed.has(index)) finish(item.entry.action);
+        });
+        failures.push(...problems.map((p) => p.detail));
+      } catch (error) {
+        failures.push((error as Error).message);
+      }
+      continue;
+    }
+    i++;
+    try {
+      await runSingle(ctx, action);
+      finish(action);
+    } catch (error) {
+      failures.push(`${action.message}: ${(error as Error).message}`);
+    }
+  }
+  return { changes, failures };
+}
