@@ -152,13 +152,14 @@ export function renderKeepalivedConfig(settings: KeepalivedSettings): string {
     `# adds and removes the egress addresses itself (they are not listed here).`,
     'global_defs {',
     '    vrrp_version 3',
+    // No scripts run. Naming the user (before notify_fifo, which looks it up for the FIFO's
+    // owner) stops a warning about the missing keepalived_script user at every start.
+    '    script_user root',
     // Priority changes and role changes both arrive through the FIFO, in order.
     `    notify_fifo ${settings.notifyFifo}`,
     '    vrrp_notify_priority_changes true',
     // Only the link-local VIP is announced by keepalived; one NA is enough for it.
     '    vrrp_min_garp true',
-    // No scripts run; naming the user stops the warning about the missing keepalived_script user.
-    '    script_user root',
     // Real-time scheduling needs CAP_SYS_NICE, which the pod does not have.
     '    max_auto_priority -1',
     '}',
@@ -193,4 +194,20 @@ export function renderKeepalivedConfig(settings: KeepalivedSettings): string {
     '',
   ];
   return lines.join('\n');
+}
+
+/**
+ * The peers other than this replica. Every replica gets the same list; keepalived would send
+ * to its own address too and warn at every advertisement ("equal priority advert received
+ * from remote host with our IP address"). When nothing would be left, the list stays as given:
+ * an empty list would silently mean multicast.
+ */
+export function peersOtherThan(peers: readonly string[], ownAddresses: readonly string[]): readonly string[] {
+  const canonical = (text: string): string => {
+    const parsed = parseIp(text);
+    return parsed.ok ? parsed.value.address : text;
+  };
+  const own = new Set(ownAddresses.map(canonical));
+  const others = peers.filter((peer) => !own.has(canonical(peer)));
+  return others.length > 0 ? others : peers;
 }

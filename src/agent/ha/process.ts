@@ -136,3 +136,19 @@ export async function deleteAddressIfPresent(
   });
   return result.exitCode === 0;
 }
+
+/** The addresses on an interface (`ip -json address show dev`), or none when it cannot be read. */
+export async function interfaceAddresses(prefix: readonly string[], device: string): Promise<string[]> {
+  const result = await runProgram([...prefix, 'ip', '-json', 'address', 'show', 'dev', device], {
+    timeoutMs: 5_000,
+  });
+  if (result.exitCode !== 0) return [];
+  try {
+    const links = JSON.parse(result.stdout) as { addr_info?: { local?: unknown }[] }[];
+    return links.flatMap((link) =>
+      (link.addr_info ?? []).flatMap((info) => (typeof info.local === 'string' ? [info.local] : [])),
+    );
+  } catch {
+    return [];
+  }
+}

@@ -24,12 +24,14 @@ import {
   type KeepalivedSettings,
   keepalivedSettingsIssues,
   linkLocalVip,
+  peersOtherThan,
   renderKeepalivedConfig,
   VIP_PREFIX_LENGTH,
 } from './config.js';
 import { parseNotifyLine, stripLogTimestamp } from './notify.js';
 import {
   deleteAddressIfPresent,
+  interfaceAddresses,
   isKeepalivedWithConfig,
   type LineReader,
   makeFifo,
@@ -178,7 +180,7 @@ export function createKeepalivedEngine(options: HaEngineOptions): HaEngine {
     } else if (role.role === 'active') emit({ type: 'rival', atMs: now(), priority: notice.priority });
   };
 
-  const settings = (base: string): KeepalivedSettings => {
+  const settings = (base: string, ownAddresses: readonly string[] = []): KeepalivedSettings => {
     const p = paths(base);
     return {
       interface: options.interface,
@@ -187,7 +189,9 @@ export function createKeepalivedEngine(options: HaEngineOptions): HaEngine {
       ...(options.advertIntervalSeconds === undefined
         ? {}
         : { advertIntervalSeconds: options.advertIntervalSeconds }),
-      ...(options.unicastPeers === undefined ? {} : { unicastPeers: options.unicastPeers }),
+      ...(options.unicastPeers === undefined
+        ? {}
+        : { unicastPeers: peersOtherThan(options.unicastPeers, ownAddresses) }),
       ...(options.nopreempt === undefined ? {} : { nopreempt: options.nopreempt }),
       notifyFifo: p.fifo,
       priorityFile: p.priority,
@@ -215,6 +219,9 @@ export function createKeepalivedEngine(options: HaEngineOptions): HaEngine {
     const p = paths(base);
     await killLeftovers(base);
     await deleteAddressIfPresent(prefix, vip, options.interface);
+    // Rendered at every (re)start: the interface (and so its own addresses) may have been re-created.
+    const own = options.unicastPeers ? await interfaceAddresses(prefix, options.interface) : [];
+    await writeFile(p.config, renderKeepalivedConfig(settings(base, own)), { mode: 0o600 });
     const argv: [string, ...string[]] = [
       ...(prefix as [string, ...string[]] | []),
       options.keepalived ?? 'keepalived',
@@ -310,7 +317,6 @@ export function createKeepalivedEngine(options: HaEngineOptions): HaEngine {
       dir = base;
       try {
         const p = paths(base);
-        await writeFile(p.config, renderKeepalivedConfig(settings(base)), { mode: 0o600 });
         await writePriorityFile(base);
         await makeFifo(p.fifo);
         fifo = readFifoLines(p.fifo, onNotify);

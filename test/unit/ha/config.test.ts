@@ -6,6 +6,7 @@ import {
   type KeepalivedSettings,
   keepalivedSettingsIssues,
   linkLocalVip,
+  peersOtherThan,
   renderKeepalivedConfig,
 } from '../../../src/agent/ha/config.js';
 import { ConfigError } from '../../../src/config/issues.js';
@@ -165,5 +166,21 @@ describe('keepalivedSettingsIssues', () => {
     } catch (error) {
       expect((error as ConfigError).issues.map((issue) => issue.path)).toEqual(['interface', 'group']);
     }
+  });
+});
+
+describe('peersOtherThan', () => {
+  it('drops this replica’s own addresses, compared canonically', () => {
+    expect(
+      peersOtherThan(['fe80::1', 'FE80::0:2', '2001:db8::7'], ['fe80::2', '192.0.2.100', '2001:db8::7']),
+    ).toEqual(['fe80::1']);
+  });
+
+  it('keeps the list when this replica is not in it', () => {
+    expect(peersOtherThan(['fe80::1', 'fe80::2'], ['fe80::3'])).toEqual(['fe80::1', 'fe80::2']);
+  });
+
+  it('never empties the list (an empty list would mean multicast)', () => {
+    expect(peersOtherThan(['fe80::1'], ['fe80::1'])).toEqual(['fe80::1']);
   });
 });
