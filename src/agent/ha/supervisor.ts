@@ -31,6 +31,7 @@ import {
 import { parseNotifyLine, stripLogTimestamp } from './notify.js';
 import {
   deleteAddressIfPresent,
+  findProgram,
   interfaceAddresses,
   isKeepalivedWithConfig,
   type LineReader,
@@ -313,6 +314,10 @@ export function createKeepalivedEngine(options: HaEngineOptions): HaEngine {
       // Check everything before touching anything: a bad setting leaves no directory, no process.
       const issues = keepalivedSettingsIssues(settings('/check'));
       if (issues.length > 0) throw new ConfigError(issues);
+      const program = options.keepalived ?? 'keepalived';
+      if (!(await findProgram(program))) {
+        throw new Error(`${program}: not found or not executable (HA needs the keepalived package)`);
+      }
       const base = await mkdtemp(join(options.runtimeDir ?? tmpdir(), 'egress-router-ha-'));
       dir = base;
       try {

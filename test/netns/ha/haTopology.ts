@@ -35,6 +35,8 @@ export interface HaTopology {
   nft(role: string, ruleset: string): Promise<void>;
   /** (Re)creates pod `pod`: its namespace and net1, a bridge-mode macvlan on its node's eth1. */
   createPod(pod: Pod, interfaceName?: string): Promise<void>;
+  /** Gives an existing pod a new net1 (as after the agent re-created it). */
+  addNet1(pod: Pod, interfaceName?: string): Promise<void>;
   /** Deletes a pod's namespace (its net1 goes with it). */
   deletePod(pod: Pod): Promise<void>;
   /** The pod's net1 IPv6 link-local address, once it is usable (DAD done). */
@@ -94,8 +96,12 @@ export async function createHaTopology(): Promise<HaTopology> {
     },
 
     async createPod(pod, interfaceName = 'net1') {
-      const node = NODE_OF[pod];
       await addNamespace(pod);
+      await topology.addNet1(pod, interfaceName);
+    },
+
+    async addNet1(pod, interfaceName = 'net1') {
+      const node = NODE_OF[pod];
       const temp = `${pod}${randomBytes(2).toString('hex')}`;
       await ip(node, ['link', 'add', temp, 'link', 'eth1', 'type', 'macvlan', 'mode', 'bridge']);
       await ip(node, ['link', 'set', temp, 'netns', ns(pod)]);
