@@ -120,7 +120,8 @@ describe('HA engine with keepalived in namespaces', () => {
       const returning = await start(active.pod);
       await returning.waitLog(/Entering BACKUP STATE/, ELECTION_MS);
       const transitionsBefore = standby.transitions();
-      await sleep(SETTLE_MS);
+      await sleep(SETTLE_MS / 2); // Five intervals: a pre-emption would have happened by then.
+
       expect(returning.role()).toBe('standby');
       expect(returning.transitions()).toBe(0);
       expect(standby.role()).toBe('active');

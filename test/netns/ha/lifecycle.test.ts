@@ -214,6 +214,7 @@ describe('HA engine lifecycle', () => {
           group: GROUP,
           priority: 200, // Pre-empts the lone standby: the host's keepalived becomes active.
           commandPrefix: topology.enter('p1'),
+          runtimeDir: scratch, // A SIGKILLed host cannot remove its private directory; afterAll does.
         }),
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },

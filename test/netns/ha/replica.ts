@@ -38,6 +38,8 @@ export async function startReplica(
   topology: HaTopology,
   pod: Pod,
   options: Partial<Omit<HaEngineOptions, 'onEvent' | 'onLog'>> = {},
+  /** Also told every event (e.g. a stand-in for the agent's address step). */
+  listener?: (event: HaEvent) => void,
 ): Promise<Replica> {
   const events: Recorded[] = [];
   const logs: string[] = [];
@@ -48,7 +50,10 @@ export async function startReplica(
     advertIntervalSeconds: INTERVAL_S,
     commandPrefix: topology.enter(pod),
     ...options,
-    onEvent: (event) => events.push({ ...event, receivedAt: performance.now() }),
+    onEvent: (event) => {
+      events.push({ ...event, receivedAt: performance.now() });
+      listener?.(event);
+    },
     onLog: (line) => logs.push(line),
   });
   const find = <T extends Recorded>(match: (event: Recorded) => event is T, from: number): T | undefined =>
