@@ -183,6 +183,20 @@ describe('HA engine lifecycle', () => {
     expect(active.logs.filter((line) => /^Assigned address fe80::5e:/.test(line))).toEqual([]);
   });
 
+  it('stop() SIGKILLs a keepalived that does not exit within its bound', async () => {
+    const replica = await start('p1', { stopTimeoutMs: 500 });
+    await replica.waitLog(/Entering (BACKUP|MASTER) STATE/, ELECTION_MS);
+    const pids = await replica.engine.pids();
+    // A stopped process never acts on SIGTERM.
+    for (const pid of [pids.vrrp!, pids.keepalived!]) process.kill(pid, 'SIGSTOP');
+    running.delete(replica);
+    await replica.engine.stop();
+    expect(alive(pids.keepalived!)).toBe(false);
+    await pollUntil(() => !alive(pids.vrrp!), 2_000, 'the VRRP process to be gone');
+    expect(replica.logs.some((line) => /did not stop within 500 ms; killing it/.test(line))).toBe(true);
+    expect(replica.role()).toBe('standby');
+  });
+
   it('the interface disappearing on the active is a fault, the standby takes over; re-created, it rejoins', async () => {
     const [active, standby] = await startPair();
     const from = standby.events.length;
