@@ -4,11 +4,20 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants, openSync } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { runProgram, withParentDeathSignal } from '../../system/command.js';
+
+/** argv run through a command prefix (e.g. `nsenter --net=PATH --`), if any. */
+export function withPrefix(
+  prefix: readonly string[],
+  argv: readonly [string, ...string[]],
+): [string, ...string[]] {
+  const [first, ...rest] = prefix;
+  return first === undefined ? [...argv] : [first, ...rest, ...argv];
+}
 
 export interface ExitStatus {
   readonly code: number | null;
@@ -162,7 +171,7 @@ export async function findProgram(name: string): Promise<string | undefined> {
   for (const candidate of candidates) {
     try {
       await access(candidate, constants.X_OK);
-      return candidate;
+      if ((await stat(candidate)).isFile()) return candidate;
     } catch {
       // Not here.
     }

@@ -42,6 +42,7 @@ import {
   readPidFile,
   signalPid,
   startProgram,
+  withPrefix,
 } from './process.js';
 import { DEFAULT_RESTART_POLICY, planRestart, type RestartPolicy } from './restart.js';
 import {
@@ -223,8 +224,7 @@ export function createKeepalivedEngine(options: HaEngineOptions): HaEngine {
     // Rendered at every (re)start: the interface (and so its own addresses) may have been re-created.
     const own = options.unicastPeers ? await interfaceAddresses(prefix, options.interface) : [];
     await writeFile(p.config, renderKeepalivedConfig(settings(base, own)), { mode: 0o600 });
-    const argv: [string, ...string[]] = [
-      ...(prefix as [string, ...string[]] | []),
+    const argv = withPrefix(prefix, [
       options.keepalived ?? 'keepalived',
       ...KEEPALIVED_FLAGS,
       '-f',
@@ -235,7 +235,7 @@ export function createKeepalivedEngine(options: HaEngineOptions): HaEngine {
       p.vrrpPid,
       '-c',
       p.checkersPid,
-    ] as [string, ...string[]];
+    ]);
     const started = await startProgram(argv, (line) => log(stripLogTimestamp(line)));
     program = started;
     startedAtMs = now();
@@ -314,9 +314,9 @@ export function createKeepalivedEngine(options: HaEngineOptions): HaEngine {
       // Check everything before touching anything: a bad setting leaves no directory, no process.
       const issues = keepalivedSettingsIssues(settings('/check'));
       if (issues.length > 0) throw new ConfigError(issues);
-      const program = options.keepalived ?? 'keepalived';
-      if (!(await findProgram(program))) {
-        throw new Error(`${program}: not found or not executable (HA needs the keepalived package)`);
+      const executable = options.keepalived ?? 'keepalived';
+      if (!(await findProgram(executable))) {
+        throw new Error(`${executable}: not found or not executable (HA needs the keepalived package)`);
       }
       const base = await mkdtemp(join(options.runtimeDir ?? tmpdir(), 'egress-router-ha-'));
       dir = base;
