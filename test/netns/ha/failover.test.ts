@@ -1,0 +1,268 @@
+// The HA engine against real keepalived in network namespaces (no agent): two router pods on
+// two nodes sharing one LAN bridge (haTopology.ts). Each test starts its own replicas and
+// stops them; times are printed for docs/ha.md, never asserted (a loaded 2-core machine).
+import { performance } from 'node:perf_hooks';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createHaTopology, type HaTopology, type Pod, pollUntil } from './haTopology.js';
+import { GROUP, INTERVAL_S, median, type Replica, startReplica } from './replica.js';
+
+const VIP = `fe80::5e:${GROUP.toString(16)}`;
+/** keepalived's master-down time at 100 ms and priority 100: 3 intervals + skew = 0.36 s; generous bounds for polling. */
+const ELECTION_MS = 5_000;
+const SETTLE_MS = 10 * INTERVAL_S * 1000;
+
+let topology: HaTopology;
+const running = new Set<Replica>();
+
+async function start(pod: Pod, options: Parameters<typeof startReplica>[2] = {}): Promise<Replica> {
+  await topology.linkLocal(pod); // As the agent would: net1 exists and is up before HA starts.
+  const replica = await startReplica(topology, pod, options);
+  running.add(replica);
+  return replica;
+}
+
+async function stop(replica: Replica): Promise<void> {
+  running.delete(replica);
+  await replica.engine.stop();
+}
+
+/** Starts both pods and waits for the election; returns [active, standby]. */
+async function startPair(options: Parameters<typeof startReplica>[2] = {}): Promise<[Replica, Replica]> {
+  const one = await start('p1', options);
+  const two = await start('p2', options);
+  await pollUntil(() => one.role() === 'active' || two.role() === 'active', ELECTION_MS, 'an active replica');
+  await sleep(SETTLE_MS);
+  return one.role() === 'active' ? [one, two] : [two, one];
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function vipHolders(): Promise<Pod[]> {
+  const holders: Pod[] = [];
+  for (const pod of ['p1', 'p2'] as const) {
+    const out = await topology.exec(pod, ['ip', '-6', 'address', 'show', 'dev', 'net1'], true);
+    if (out.includes(`${VIP}/64`)) holders.push(pod);
+  }
+  return holders;
+}
+
+/** A pod's death: keepalived SIGKILLed (its VRRP process first: no priority-0 goodbye), the namespace gone. */
+async function killPod(replica: Replica): Promise<void> {
+  await replica.killKeepalived();
+  running.delete(replica);
+  await replica.engine.stop(); // The agent died with the pod; this only tidies the test process.
+  await topology.deletePod(replica.pod);
+}
+
+beforeAll(async () => {
+  topology = await createHaTopology();
+});
+
+afterEach(async () => {
+  for (const replica of [...running]) await stop(replica);
+  // Tests that deleted a pod leave it re-created for the next one.
+  for (const pod of ['p1', 'p2'] as const) {
+    const exists = await topology.exec(pod, ['true'], true).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) await topology.createPod(pod);
+  }
+});
+
+afterAll(async () => {
+  for (const replica of [...running]) await replica.engine.stop().catch(() => undefined);
+  await topology?.destroy();
+});
+
+describe('HA engine with keepalived in namespaces', () => {
+  it('elects exactly one active; the standby holds nothing', async () => {
+    const [active, standby] = await startPair();
+    expect(active.role()).toBe('active');
+    expect(standby.role()).toBe('standby');
+    expect(standby.events.filter((e) => e.type === 'role')).toEqual([]);
+    expect(active.engine.status()).toMatchObject({
+      mode: 'vrrp',
+      role: 'active',
+      group: GROUP,
+      priority: 100,
+      transitions: 1,
+    });
+    expect(standby.engine.status()).toMatchObject({ role: 'standby', transitions: 0 });
+    // keepalived holds its link-local VIP on the active only, and no other address on either.
+    expect(await vipHolders()).toEqual([active.pod]);
+    for (const pod of ['p1', 'p2'] as const) {
+      const out = await topology.exec(pod, ['ip', '-j', 'address', 'show', 'dev', 'net1'], true);
+      const addresses = (JSON.parse(out) as { addr_info: { local: string }[] }[])[0]!.addr_info.map(
+        (a) => a.local,
+      );
+      expect(addresses.every((a) => a.startsWith('fe80:'))).toBe(true);
+    }
+    // Still one active after many intervals.
+    await sleep(SETTLE_MS);
+    expect([active.role(), standby.role()]).toEqual(['active', 'standby']);
+  });
+
+  it('pod death: the standby becomes active and the dead pod comes back as standby, 20 times', async () => {
+    let [active, standby] = await startPair();
+    const times: number[] = [];
+    for (let run = 0; run < 20; run++) {
+      const from = standby.events.length;
+      const killedAt = performance.now();
+      await killPod(active);
+      const took = await standby.waitRole('active', ELECTION_MS, from);
+      times.push(took.receivedAt - killedAt);
+
+      // The pod comes back: a new namespace, a new net1, a new engine; it joins as standby.
+      await topology.createPod(active.pod);
+      const returning = await start(active.pod);
+      await returning.waitLog(/Entering BACKUP STATE/, ELECTION_MS);
+      const transitionsBefore = standby.transitions();
+      await sleep(SETTLE_MS / 2); // Five intervals: a pre-emption would have happened by then.
+
+      expect(returning.role()).toBe('standby');
+      expect(returning.transitions()).toBe(0);
+      expect(standby.role()).toBe('active');
+      expect(standby.transitions()).toBe(transitionsBefore); // no pre-emption, no flapping
+      [active, standby] = [standby, returning];
+    }
+    const rounded = times.map((t) => Math.round(t));
+    console.log(
+      `HA failover on pod death (kill -> active event), ${times.length} runs at advert_int ${INTERVAL_S}s: ` +
+        `median ${Math.round(median(times))} ms, max ${Math.max(...rounded)} ms, min ${Math.min(...rounded)} ms; all: ${rounded.join(' ')}`,
+    );
+    expect(times).toHaveLength(20);
+  }, 240_000);
+
+  it('stop() on the active hands over at once (priority 0) and waits for both processes', async () => {
+    const [active, standby] = await startPair();
+    const pids = await active.engine.pids();
+    expect(pids.keepalived).toBeGreaterThan(1);
+    expect(pids.vrrp).toBeGreaterThan(1);
+    const from = standby.events.length;
+    const stoppedAt = performance.now();
+    running.delete(active);
+    await active.engine.stop();
+    const stopTook = performance.now() - stoppedAt;
+    const took = await standby.waitRole('active', ELECTION_MS, from);
+    console.log(
+      `HA graceful hand-over (stop() -> peer active): ${Math.round(took.receivedAt - stoppedAt)} ms; stop() resolved after ${Math.round(stopTook)} ms`,
+    );
+    // The stopping replica gave the role up when keepalived said STOP, before it exited.
+    expect(active.events.filter((e) => e.type === 'role').at(-1)).toMatchObject({
+      role: 'standby',
+      cause: 'keepalived reported STOP',
+    });
+    for (const pid of [pids.keepalived!, pids.vrrp!]) expect(() => process.kill(pid, 0)).toThrow();
+    expect(active.role()).toBe('standby');
+    expect(await vipHolders()).toEqual([standby.pod]);
+    // A hand-over through priority 0 is not a master-down timeout: the log says so.
+    await standby.waitLog(/received priority 0|Entering MASTER STATE/, 1_000);
+  });
+
+  it('a lowered priority moves the role to the peer; restoring it moves nothing', async () => {
+    const [active, standby] = await startPair();
+    const from = standby.events.length;
+    const loweredAt = performance.now();
+    await active.engine.setPriority(50);
+    const took = await standby.waitRole('active', ELECTION_MS, from);
+    console.log(
+      `HA priority lowered on the active (setPriority -> peer active): ${Math.round(took.receivedAt - loweredAt)} ms`,
+    );
+    await active.waitRole('standby', ELECTION_MS);
+    await pollUntil(
+      () => active.engine.status().priority === 50,
+      ELECTION_MS,
+      'keepalived to report priority 50',
+    );
+    expect(active.events.some((e) => e.type === 'priority' && e.priority === 50)).toBe(true);
+
+    const transitions = [active.transitions(), standby.transitions()];
+    await active.engine.setPriority(100);
+    await pollUntil(() => active.engine.status().priority === 100, ELECTION_MS, 'priority back to 100');
+    await sleep(SETTLE_MS);
+    expect([active.role(), standby.role()]).toEqual(['standby', 'active']);
+    expect([active.transitions(), standby.transitions()]).toEqual(transitions);
+  });
+
+  it('with nopreempt (not the default), a lowered priority does not move the role', async () => {
+    // Why the engine keeps pre-emption on: keepalived's backup ignores a lower-priority master
+    // when nopreempt is set (vrrp_state_backup), so a gateway-less active would keep the role.
+    const [active, standby] = await startPair({ nopreempt: true });
+    await active.engine.setPriority(50);
+    await pollUntil(() => active.engine.status().priority === 50, ELECTION_MS, 'priority 50');
+    await sleep(SETTLE_MS);
+    expect([active.role(), standby.role()]).toEqual(['active', 'standby']);
+  });
+
+  it('a partition gives two actives; healing it leaves one, and the survivor hears its rival', async () => {
+    const [active, standby] = await startPair();
+    const from = standby.events.length;
+    await topology.setNodeConnected(`n${standby.pod.slice(1)}` as 'n1' | 'n2', false);
+    await standby.waitRole('active', ELECTION_MS, from);
+    expect([active.role(), standby.role()]).toEqual(['active', 'active']);
+
+    const marks = [active.events.length, standby.events.length];
+    const healedAt = performance.now();
+    await topology.setNodeConnected(`n${standby.pod.slice(1)}` as 'n1' | 'n2', true);
+    await pollUntil(
+      () => [active.role(), standby.role()].filter((role) => role === 'active').length === 1,
+      ELECTION_MS,
+      'one active after the heal',
+    );
+    const settledAt = performance.now();
+    const [winner, loser] = active.role() === 'active' ? [active, standby] : [standby, active];
+    const winnerMark = winner === active ? marks[0]! : marks[1]!;
+    const yielded = loser.events.slice(loser === active ? marks[0] : marks[1]).find((e) => e.type === 'role');
+    console.log(
+      `HA partition healed: one active ${Math.round((yielded?.receivedAt ?? settledAt) - healedAt)} ms after the link came back`,
+    );
+    // The winner is told to announce the addresses again (the loser may have poisoned ARP caches).
+    await winner.waitEvent('rival', ELECTION_MS, winnerMark);
+    await sleep(SETTLE_MS);
+    expect([winner.role(), loser.role()]).toEqual(['active', 'standby']);
+  });
+
+  it('unicast peers elect one active where the LAN drops VRRP multicast', async () => {
+    // The LAN bridge drops frames to ff02::12 (33:33:00:00:00:12).
+    await topology.nft(
+      'lan',
+      [
+        'table bridge ha_block {',
+        '  chain forward {',
+        '    type filter hook forward priority 0; policy accept;',
+        '    ether daddr 33:33:00:00:00:12 counter drop',
+        '  }',
+        '}',
+      ].join('\n'),
+    );
+    try {
+      // Control: with multicast both believe they are alone.
+      const one = await start('p1');
+      const two = await start('p2');
+      await pollUntil(
+        () => one.role() === 'active' && two.role() === 'active',
+        ELECTION_MS,
+        'two actives without multicast',
+      );
+      await stop(one);
+      await stop(two);
+
+      // The same config on both replicas lists both peers (each one's own address included).
+      const peers = [await topology.linkLocal('p1'), await topology.linkLocal('p2')];
+      const [active, standby] = await startPair({ unicastPeers: peers });
+      expect([active.role(), standby.role()]).toEqual(['active', 'standby']);
+      // Each replica left its own address out (else it hears itself and warns at every advert).
+      expect(active.logs.filter((line) => /with our IP address/.test(line))).toEqual([]);
+      const from = standby.events.length;
+      const killedAt = performance.now();
+      await active.killKeepalived();
+      const took = await standby.waitRole('active', ELECTION_MS, from);
+      console.log(`HA unicast failover (kill -> active event): ${Math.round(took.receivedAt - killedAt)} ms`);
+    } finally {
+      await topology.exec('lan', ['nft', 'delete', 'table', 'bridge', 'ha_block'], true);
+    }
+  });
+});
