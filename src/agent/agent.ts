@@ -9,10 +9,11 @@ import type { HealthAddr } from '../config/healthAddr.js';
 import { formatIssue } from '../config/issues.js';
 import { planRouter } from '../plan/routerPlan.js';
 import { realSystem, type System } from '../system/system.js';
-import { cleanup } from './apply.js';
+import { apply, cleanup } from './apply.js';
 import { conditionList } from './conditions.js';
 import type { ApplyOptions } from './context.js';
-import type { Effects } from './effects.js';
+import { type Effects, realEffects } from './effects.js';
+import { createKeepalivedEngine, type HaEngine, type HaEvent } from './ha/supervisor.js';
 import { type HealthServer, startHealthServer } from './http.js';
 import type { Logger } from './logger.js';
 import { MetricsSink } from './metrics.js';
@@ -48,6 +49,19 @@ export interface AgentSettings {
   readonly ruleSeriesLimit?: number;
   /** A pass running longer than this makes /healthz fail (the loop is stuck). */
   readonly stuckAfterMs?: number;
+  /** Active/standby under VRRP (keepalived). */
+  readonly ha?: HaSettings;
+  /** Available follows the gateway; default: on under HA, off for a single router. */
+  readonly readyRequiresGateway?: boolean;
+}
+
+export interface HaSettings {
+  readonly group: number;
+  readonly priority: number;
+  readonly advertIntervalSeconds: number;
+  readonly unicastPeers: readonly string[];
+  /** Priority while the gateway does not answer: below any healthy peer's, so one takes over. */
+  readonly degradedPriority?: number;
 }
 
 export const fingerprintOf = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -68,14 +82,19 @@ export class Agent {
   readonly counters: CounterCache;
   private readonly settings: AgentSettings;
   private readonly system: System;
+  private readonly effects: Effects;
   private server: HealthServer | undefined;
   private readonly stoppables: Stoppable[] = [];
   private readonly monitors: Monitor[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
+  private engine: HaEngine | undefined;
+  private engineStarting: Promise<void> | undefined;
 
   constructor(settings: AgentSettings) {
     this.settings = settings;
     this.system = settings.system ?? realSystem;
+    this.effects =
+      settings.effects ?? realEffects(this.system, { onProblem: (message) => settings.log.warn(message) });
     this.counters = new CounterCache(this.system.pod, () => this.reconciler.inForce);
     this.metrics = new MetricsSink({
       version: settings.version,
@@ -85,13 +104,18 @@ export class Agent {
     let scheduler: Scheduler | undefined;
     this.reconciler = new Reconciler({
       system: this.system,
-      ...(settings.effects ? { effects: settings.effects } : {}),
+      effects: this.effects,
       options: settings.options,
       loadConfig: settings.readConfig,
       log: settings.log,
       sinks: [this.metrics, ...(settings.sinks ?? [])],
       version: settings.version,
       nextRetryMs: () => scheduler?.backoffFor((scheduler?.consecutiveFailures ?? 0) + 1) ?? 1_000,
+      ...(settings.ha ? { ha: () => this.engine?.status() } : {}),
+      ...(settings.readyRequiresGateway !== undefined
+        ? { readyRequiresGateway: settings.readyRequiresGateway }
+        : {}),
+      afterPass: (ok) => this.afterPass(ok),
     });
     this.scheduler = new Scheduler({
       runPass: (triggers, signal) => this.reconciler.pass(triggers, signal),
@@ -99,6 +123,74 @@ export class Agent {
       maxBackoffMs: Math.max(settings.resyncMs, 1_000),
     });
     scheduler = this.scheduler;
+  }
+
+  /** Under HA: keepalived starts once the interface exists; the gateway sets its priority. */
+  private afterPass(ok: boolean): void {
+    const ha = this.settings.ha;
+    if (!ha || !ok) return;
+    if (!this.engine) {
+      this.engine = createKeepalivedEngine({
+        interface: this.settings.options.egressInterface,
+        group: ha.group,
+        priority: ha.priority,
+        advertIntervalSeconds: ha.advertIntervalSeconds,
+        unicastPeers: ha.unicastPeers,
+        onEvent: (event) => this.onHaEvent(event),
+        onLog: (line) => this.settings.log.info({ component: 'keepalived' }, line),
+      });
+      this.engineStarting = this.engine.start().catch((error: Error) => {
+        this.settings.log.error(`keepalived could not start: ${error.message}`);
+        this.engine = undefined;
+      });
+      return;
+    }
+    const gatewayDown = this.reconciler.gateways.some((g) => !g.reachable);
+    const wanted = gatewayDown ? (ha.degradedPriority ?? 1) : ha.priority;
+    if (this.engine.status().priority !== wanted) {
+      this.settings.log.warn(
+        { priority: wanted },
+        gatewayDown
+          ? 'gateway lost: lowering the VRRP priority so a healthy replica takes over'
+          : 'gateway back: VRRP priority restored',
+      );
+      void this.engine.setPriority(wanted).catch((error: Error) => this.settings.log.error(error.message));
+    }
+  }
+
+  private onHaEvent(event: HaEvent): void {
+    const { log } = this.settings;
+    switch (event.type) {
+      case 'role': {
+        log.info({ role: event.role, from: event.previous, cause: event.cause }, `HA role: ${event.role}`);
+        const notice = {
+          active: { type: 'Normal', reason: 'BecameActive' },
+          standby: { type: 'Normal', reason: 'BecameStandby' },
+          fault: { type: 'Warning', reason: 'HaFault' },
+        } as const;
+        this.reconciler.republish([
+          {
+            ...notice[event.role],
+            message: `VRRP group ${this.settings.ha?.group}: ${event.previous} -> ${event.role} (${event.cause})`,
+          },
+        ]);
+        void this.request('role');
+        return;
+      }
+      case 'rival':
+        // A healed partition: another master was heard; make sure the LAN knows the addresses are here.
+        for (const a of this.reconciler.inForce?.addresses ?? [])
+          this.effects.announce(this.settings.options.egressInterface, a.address, a.family, false);
+        return;
+      case 'exited':
+        log.warn(
+          { code: event.code, signal: event.signal, restartInMs: event.restartInMs },
+          'keepalived exited; restarting it',
+        );
+        return;
+      default:
+        return;
+    }
   }
 
   request(trigger: Trigger): Promise<void> {
@@ -198,6 +290,22 @@ export class Agent {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     for (const s of [...this.stoppables.splice(0), ...this.monitors.splice(0)]) s.stop();
     await this.scheduler.stop();
+    if (this.engine) {
+      // Hand over first: keepalived sends priority 0 and a standby takes the role in about one
+      // advertisement interval; then this replica lets go of the addresses.
+      await this.engineStarting;
+      await this.engine.stop().catch((error: Error) => log.error(`keepalived stop: ${error.message}`));
+      const config = this.reconciler.inForce;
+      if (config && !this.settings.cleanupOnExit) {
+        await apply(
+          config,
+          this.settings.options,
+          { system: this.system },
+          { holdAddresses: false, ha: true },
+        ).catch((error: Error) => log.error(`releasing the addresses: ${error.message}`));
+      }
+      log.info('handed over: VRRP released, egress addresses removed');
+    }
     const config = this.reconciler.config;
     if (this.settings.cleanupOnExit && config) {
       try {

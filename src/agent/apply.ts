@@ -36,6 +36,8 @@ export interface ApplyState {
   readonly mayCreateInterface?: boolean;
   /** False on an HA standby: everything but the egress addresses. Default true. */
   readonly holdAddresses?: boolean;
+  /** The addresses follow a VRRP role (no DAD, no probe). */
+  readonly ha?: boolean;
 }
 
 export interface ApplyDeps {
@@ -88,6 +90,7 @@ function inputFor(
     observed,
     mayCreateInterface: state.mayCreateInterface ?? true,
     holdAddresses: state.holdAddresses ?? true,
+    ha: state.ha ?? false,
     podNamespaceRef: String(process.pid),
     nonce,
     linkAddress: stableMac(hostname(), options.masterNetns ?? '', options.egressInterface),

@@ -90,8 +90,10 @@ export type PassOutcome =
       readonly repaired?: string;
       /** This pass applied a new config (a later quiet pass keeps DriftRepaired; a reload clears it). */
       readonly configChanged: boolean;
-      /** HA standby: in place but not serving. */
-      readonly standby?: string;
+      /** HA standby or fault: in place but not serving (Available False, not Degraded). */
+      readonly standby?: { readonly reason: string; readonly message: string };
+      /** In place but unable to serve (the gateway, when readiness follows it). */
+      readonly unavailable?: { readonly reason: string; readonly message: string };
     }
   | {
       readonly kind: 'failed';
@@ -164,8 +166,9 @@ export function conditionsAfter(previous: Conditions, outcome: PassOutcome, now:
       )
         degraded = previous.Degraded;
       else degraded = { status: 'False', reason: 'AsExpected', message: 'everything is as configured' };
-      const available: ConditionUpdate = outcome.standby
-        ? { status: 'False', reason: 'Standby', message: outcome.standby }
+      const notServing = outcome.standby ?? outcome.unavailable;
+      const available: ConditionUpdate = notServing
+        ? { status: 'False', ...notServing }
         : { status: 'True', reason: 'Applied', message: `in place and verified: ${outcome.summary}` };
       return setConditions(
         previous,

@@ -23,7 +23,14 @@ import type { Effects } from './effects.js';
 import { checkGateway } from './gateway.js';
 import type { Logger } from './logger.js';
 import type { PassReport, Trigger } from './scheduler.js';
-import type { GatewayStatus, Notice, PassSummary, StatusSink, StatusSnapshot } from './status/snapshot.js';
+import type {
+  GatewayStatus,
+  HaStatus,
+  Notice,
+  PassSummary,
+  StatusSink,
+  StatusSnapshot,
+} from './status/snapshot.js';
 import type { Finding } from './steps/step.js';
 
 export type ConfigLoad =
@@ -41,6 +48,12 @@ export interface ReconcilerDeps {
   readonly now?: () => Date;
   /** The delay the scheduler will wait before retrying after a failure (for Progressing). */
   readonly nextRetryMs?: () => number;
+  /** Under HA: the role as the engine last reported it (undefined: no HA). */
+  readonly ha?: () => HaStatus | undefined;
+  /** Available follows the gateway (default: only under HA, where a standby can take over). */
+  readonly readyRequiresGateway?: boolean;
+  /** Called after every pass that ran (HA starts keepalived and follows the gateway here). */
+  readonly afterPass?: (ok: boolean) => void;
 }
 
 /** Resyncs that may skip reading the table before one must read it (6 × the 10 s resync = 1 min). */
@@ -185,6 +198,7 @@ export class Reconciler {
     const fullSync =
       this.needFullSync || this.tableChanges !== this.tableChangesRead || periodic || !this.committed;
     const changes: Action[] = [];
+    const ha = this.deps.ha?.();
     try {
       const result = await apply(
         config,
@@ -199,6 +213,7 @@ export class Reconciler {
           ...(this.committed ? { committed: this.committed } : {}),
           trustCommitted: !fullSync,
           mayCreateInterface: this.interfaceOwned ?? true,
+          ...(ha ? { ha: true, holdAddresses: ha.role === 'active' } : {}),
         },
       );
       this.committed = result.table;
@@ -220,11 +235,23 @@ export class Reconciler {
       const repairs = this.report(configChanged, changes, notices);
       this.gateways = await this.checkGateways(config);
       const problems = this.problems();
+      const standby = ha && ha.role !== 'active' ? this.notServing(ha) : undefined;
+      const gatewayDown = this.gateways.filter((g) => !g.reachable);
+      const mustServeGateway = this.deps.readyRequiresGateway ?? ha !== undefined;
       finish(
         {
           kind: 'applied',
           summary: this.summary(config),
           problems,
+          ...(standby ? { standby } : {}),
+          ...(!standby && mustServeGateway && gatewayDown.length > 0
+            ? {
+                unavailable: {
+                  reason: 'GatewayUnreachable',
+                  message: `in place, but the gateway does not answer: ${gatewayDown.map((g) => g.gateway).join(', ')}`,
+                },
+              }
+            : {}),
           ...(repairs.length > 0
             ? { repaired: `repaired at ${this.lastRepair?.time}: ${repairs.join('; ')}` }
             : {}),
@@ -233,6 +260,7 @@ export class Reconciler {
         'ok',
         { repairs: changes.filter((c) => !configChanged && c.kind !== 'announce').map((c) => c.kind) },
       );
+      this.deps.afterPass?.(true);
       return { ok: true, changed: changes.length > 0 };
     } catch (error) {
       this.needFullSync = true;
@@ -258,6 +286,18 @@ export class Reconciler {
     }
   }
 
+  private notServing(ha: HaStatus): { reason: string; message: string } {
+    return ha.role === 'fault'
+      ? {
+          reason: 'HaFault',
+          message: `VRRP group ${ha.group} is in FAULT on this replica (its interface or keepalived is down)`,
+        }
+      : {
+          reason: 'Standby',
+          message: `standby in VRRP group ${ha.group} (priority ${ha.priority}) since ${ha.since}; the active replica holds the egress addresses`,
+        };
+  }
+
   /** Degraded reasons, most important first. */
   private problems(): Problem[] {
     const problems: Problem[] = [];
@@ -268,6 +308,8 @@ export class Reconciler {
         message: `the new config is invalid and was not applied; the previous one stays in force: ${formatIssue(invalid)}`,
       });
     problems.push(...this.findings);
+    if (this.deps.ha?.()?.role === 'fault')
+      problems.push({ reason: 'HaFault', message: 'VRRP is in FAULT on this replica' });
     const unreachable = this.gateways.filter((g) => !g.reachable);
     if (unreachable.length > 0)
       problems.push({
@@ -363,6 +405,7 @@ export class Reconciler {
           }
         : {}),
       gateways: this.gateways,
+      ...(this.deps.ha?.() ? { ha: this.deps.ha() as HaStatus } : {}),
       ...(this.lastSuccessfulSync ? { lastSuccessfulSync: this.lastSuccessfulSync } : {}),
       notices,
       ...(pass ? { pass } : {}),
@@ -375,6 +418,11 @@ export class Reconciler {
           }
         : {}),
     };
+  }
+
+  /** Publishes a snapshot without a pass (an HA role change between passes). */
+  republish(notices: readonly Notice[] = []): void {
+    this.publish(notices, undefined);
   }
 
   private publish(notices: readonly Notice[], pass: PassSummary | undefined): void {

@@ -107,6 +107,9 @@ function postroutingRules(config: RouterConfig, options: AgentOptions, families:
       expr: [
         eq(meta('oifname'), options.egressInterface),
         nfproto(family),
+        // Only redirected flows: the pod's own packets (VRRP adverts from the link-local
+        // address, neighbour discovery) keep their source; SNAT would make keepalived's fail.
+        { match: { op: 'in', left: { ct: { key: 'status' } }, right: 'dnat' } },
         { snat: { family: natFamily(family), addr: source.address } },
       ],
     };

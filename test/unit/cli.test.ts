@@ -381,7 +381,9 @@ describe('render', () => {
     const text = await runCli([...args, ...more]);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('iifname "ens3" fib daddr type local tcp dport 8443 accept');
-    expect(text.stdout).toContain('oifname "egress0" meta nfproto ipv4 snat ip to 192.0.2.100');
+    expect(text.stdout).toContain(
+      'oifname "egress0" meta nfproto ipv4 ct status dnat snat ip to 192.0.2.100',
+    );
     expect(text.stdout).toContain('# route 10.128.0.0/14 via <current default gateway of ens3> dev ens3');
     expect(text.stdout).toContain('# interface egress0: macvlan');
   });

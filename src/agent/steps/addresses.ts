@@ -23,12 +23,16 @@ function present(input: StepInput, device: string): DeviceAddress[] {
   return input.observed.pod.addresses.filter((a) => a.ifname === device && a.scope === 'global');
 }
 
-const addAction = (device: string, cidr: string, family: Family): Action => ({
+const addAction = (device: string, cidr: string, family: Family, nodad: boolean): Action => ({
   step: STEP,
   kind: 'address',
   object: cidr,
   message: `added address ${cidr} to ${device}`,
-  op: ipOp('pod', ['address', 'add', cidr, 'dev', device], family),
+  op: ipOp(
+    'pod',
+    ['address', 'add', cidr, 'dev', device, ...(nodad && family === 6 ? ['nodad'] : [])],
+    family,
+  ),
   undo: [ipOp('pod', ['address', 'delete', cidr, 'dev', device], family)],
   reason: 'AddressFailed',
 });
@@ -102,7 +106,7 @@ export const addressesStep: Step = {
     }
     for (const a of failed)
       actions.push(deleteAction(device, a, 'its duplicate address detection had failed'));
-    for (const a of added) actions.push(addAction(device, a.cidr, a.family));
+    for (const a of added) actions.push(addAction(device, a.cidr, a.family, input.ha));
     // IPv4 is announced at once; IPv6 waits for DAD in the announce step, after the routes.
     for (const a of added.filter((x) => x.family === 4))
       actions.push({
@@ -135,14 +139,15 @@ export const announceStep: Step = {
     const { device, added } = addressChanges(input);
     const actions: Action[] = [];
     for (const a of added.filter((x) => x.family === 6)) {
-      actions.push({
-        step: 'addresses',
-        kind: 'announce',
-        object: a.cidr,
-        message: `duplicate address detection passed for ${a.cidr}`,
-        op: { type: 'wait-dad', device, address: a.address, cidr: a.cidr },
-        quiet: true,
-      });
+      if (!input.ha)
+        actions.push({
+          step: 'addresses',
+          kind: 'announce',
+          object: a.cidr,
+          message: `duplicate address detection passed for ${a.cidr}`,
+          op: { type: 'wait-dad', device, address: a.address, cidr: a.cidr },
+          quiet: true,
+        });
       actions.push({
         step: 'addresses',
         kind: 'announce',

@@ -43,6 +43,12 @@ export interface StepInput {
   readonly mayCreateInterface: boolean;
   /** Whether this replica holds the egress addresses (false on an HA standby). */
   readonly holdAddresses: boolean;
+  /**
+   * Under HA the addresses move with the VRRP role: added without DAD (the failed active may
+   * still hold them for a moment, and DAD would cost a second of every IPv6 failover) and
+   * without an ARP probe; VRRP already decided who holds them.
+   */
+  readonly ha: boolean;
   /** How other namespaces name the pod's for `ip link … netns` (the agent's pid). */
   readonly podNamespaceRef: string;
   /** Random hex for temporary names. */

@@ -120,7 +120,7 @@ export async function applyCommand(argv: readonly string[], io: Io): Promise<num
   }
   const dryRun = Boolean(prepared.values['dry-run']);
   // Under HA the addresses follow the VRRP role, which only `run` holds: apply sets up the rest.
-  const state = ha ? { holdAddresses: false } : {};
+  const state = ha ? { holdAddresses: false, ha: true } : {};
   try {
     const result = await apply(
       config,

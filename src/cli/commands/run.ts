@@ -1,6 +1,7 @@
-import { Agent, fingerprintOf } from '../../agent/agent.js';
+import { Agent, fingerprintOf, type HaSettings } from '../../agent/agent.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../agent/logger.js';
 import type { ConfigLoad } from '../../agent/reconciler.js';
+import { parseIp } from '../../config/ip.js';
 import { formatIssue } from '../../config/issues.js';
 import { loadConfigText, loadLegacyEnv } from '../../config/load.js';
 import { version } from '../../version.js';
@@ -27,12 +28,68 @@ Options:
   --cleanup-on-exit          remove what was applied on SIGTERM/SIGINT
   --log-level LEVEL          fatal, error, warn, info, debug, trace (default info)
   --log-format json|pretty   (default: pretty on a terminal, else json)
+  --ha vrrp                  active/standby with the other replicas (keepalived, VRRPv3 over IPv6
+                             link-local): only the active holds the egress addresses and is ready
+  --ha-group N               VRRP router id 1..255, the same on every replica of this router
+  --ha-priority P            1..254 (default 100); equal priorities never pre-empt
+  --ha-advert-interval S     seconds between advertisements (default 0.1; failover takes about 3)
+  --ha-peer ADDR             an IPv6 address of a peer, for LANs that drop multicast (repeatable)
+  --ready-requires-gateway on|off
+                             Available and /readyz follow the gateway (default: on under --ha,
+                             off for a single router, where it would remove the only endpoint)
 ${SYSTEM_OPTIONS_HELP}
 
 Example:
   ip netns exec router-pod egress-router-agent run /etc/egress-router/egressrouter.yaml \\
       --master-netns /run/netns/node --health-addr :9099 --cleanup-on-exit
 `;
+
+function integerIn(text: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max)
+    throw new UsageError(`${flag} must be an integer in ${min}..${max}, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** The --ha flags, checked; undefined without --ha. */
+export function haSettingsFrom(values: Record<string, unknown>): HaSettings | undefined {
+  const mode = values.ha as string | undefined;
+  const haFlags = ['ha-group', 'ha-priority', 'ha-advert-interval'].filter((f) => values[f] !== undefined);
+  if (mode === undefined) {
+    if (haFlags.length > 0 || (values['ha-peer'] as string[] | undefined)?.length)
+      throw new UsageError(`--${haFlags[0] ?? 'ha-peer'} needs --ha vrrp`);
+    return undefined;
+  }
+  if (mode !== 'vrrp') throw new UsageError(`--ha: the only mode is vrrp, got ${JSON.stringify(mode)}`);
+  const group = integerIn(values['ha-group'] as string | undefined, '--ha-group', 1, 255);
+  if (group === undefined) throw new UsageError('--ha vrrp needs --ha-group N (the VRRP router id, 1..255)');
+  const interval = values['ha-advert-interval'] as string | undefined;
+  const advert = interval === undefined ? 0.1 : Number(interval);
+  if (interval !== undefined && (!/^\d+(\.\d{1,2})?$/.test(interval) || advert < 0.01 || advert > 40.95))
+    throw new UsageError(
+      `--ha-advert-interval must be seconds in 0.01..40.95 with at most 2 decimals, got ${JSON.stringify(interval)}`,
+    );
+  const peers = (values['ha-peer'] as string[] | undefined) ?? [];
+  for (const peer of peers) {
+    const parsed = parseIp(peer);
+    if (!parsed.ok || parsed.value.family !== 6)
+      throw new UsageError(
+        `--ha-peer ${JSON.stringify(peer)}: must be an IPv6 address (VRRP runs over IPv6)`,
+      );
+  }
+  return {
+    group,
+    priority: integerIn(values['ha-priority'] as string | undefined, '--ha-priority', 1, 254) ?? 100,
+    advertIntervalSeconds: advert,
+    unicastPeers: peers,
+  };
+}
+
+function onOff(text: string | undefined, flag: string): boolean | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'on' || text === 'off') return text === 'on';
+  throw new UsageError(`${flag} must be on or off, got ${JSON.stringify(text)}`);
+}
 
 function positiveSeconds(text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -52,6 +109,12 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     'cleanup-on-exit': { type: 'boolean' },
     'log-level': { type: 'string', default: 'info' },
     'log-format': { type: 'string' },
+    ha: { type: 'string' },
+    'ha-group': { type: 'string' },
+    'ha-priority': { type: 'string' },
+    'ha-advert-interval': { type: 'string' },
+    'ha-peer': { type: 'string', multiple: true },
+    'ready-requires-gateway': { type: 'string' },
   });
   const values = parsed.values as Record<string, unknown>;
   const positionals = parsed.positionals;
@@ -68,6 +131,11 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   const { options, source } = systemOptionsFrom(values, positionals);
   const healthAddr = healthAddrFrom(values['health-addr'] as string | undefined);
   const resyncMs = positiveSeconds(values['resync-interval'] as string | undefined, 10) * 1000;
+  const ha = haSettingsFrom(values);
+  const readyRequiresGateway = onOff(
+    values['ready-requires-gateway'] as string | undefined,
+    '--ready-requires-gateway',
+  );
   const log = await createLogger(
     level as LogLevel,
     format ? format === 'pretty' : Boolean(process.stdout.isTTY),
@@ -119,6 +187,8 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     readConfig,
     version: version(),
     log,
+    ...(ha ? { ha } : {}),
+    ...(readyRequiresGateway !== undefined ? { readyRequiresGateway } : {}),
   });
   // `on`, not `once`: a library using signal-exit (execa does) re-raises a signal it believes
   // nobody else handles, and a `once` listener has already removed itself when it looks.

@@ -478,7 +478,7 @@ describe('fallback and reject', () => {
 });
 
 describe('SNAT', () => {
-  it("uses each family's first address, on the egress interface only", () => {
+  it("uses each family's first address, on the egress interface only, for redirected flows only", () => {
     const table = plan({
       addresses: [
         { ip: '192.0.2.100/24', gateway: '192.0.2.1' },
@@ -492,11 +492,13 @@ describe('SNAT', () => {
       [
         { match: { op: '==', left: { meta: { key: 'oifname' } }, right: 'net1' } },
         { match: { op: '==', left: { meta: { key: 'nfproto' } }, right: 'ipv4' } },
+        { match: { op: 'in', left: { ct: { key: 'status' } }, right: 'dnat' } },
         { snat: { family: 'ip', addr: '192.0.2.100' } },
       ],
       [
         { match: { op: '==', left: { meta: { key: 'oifname' } }, right: 'net1' } },
         { match: { op: '==', left: { meta: { key: 'nfproto' } }, right: 'ipv6' } },
+        { match: { op: 'in', left: { ct: { key: 'status' } }, right: 'dnat' } },
         { snat: { family: 'ip6', addr: '2001:db8:100::64' } },
       ],
     ]);
@@ -626,7 +628,7 @@ describe('options', () => {
     ]);
     const text = tableText(table);
     expect(text).toContain('iifname "ens3" fib daddr type local meta nfproto ipv4');
-    expect(text).toContain('oifname "macvlan0" meta nfproto ipv4 snat ip to 192.0.2.100');
+    expect(text).toContain('oifname "macvlan0" meta nfproto ipv4 ct status dnat snat ip to 192.0.2.100');
     expect(text).toContain('iifname "macvlan0" meta l4proto { tcp, udp, sctp } drop');
     expect(text).toContain('tcp dport != 8443 reject with tcp reset');
     expect(text).toContain('iifname "ens3" oifname "macvlan0" ct status dnat accept');
