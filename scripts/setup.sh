@@ -9,10 +9,10 @@ cd "$(dirname "$0")/.."
 # conntrack (flushing stale flows), keepalived (HA) and ipv6toolkit (na6: unsolicited
 # neighbour advertisements) too. The rest is what the tests, CI and benchmarks use to make and
 # watch traffic: prometheus only for promtool (its server is never started), hyperfine for
-# start-up timings.
+# start-up timings, zsh to check the completion script.
 PACKAGES=(
   nftables iproute2 iputils-arping iputils-ping conntrack keepalived ipv6toolkit
-  util-linux socat ncat tcpdump curl python3 prometheus hyperfine
+  util-linux socat ncat tcpdump curl python3 zsh prometheus hyperfine
 )
 missing=()
 for pkg in "${PACKAGES[@]}"; do
