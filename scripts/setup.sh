@@ -7,12 +7,12 @@ cd "$(dirname "$0")/.."
 
 # nft and ip are the agent's own tools; arping (gratuitous ARP), ping (gateway check),
 # conntrack (flushing stale flows), keepalived (HA) and ipv6toolkit (na6: unsolicited
-# neighbour advertisements) too. The rest is what the tests, CI and benchmarks use to make and
-# watch traffic: prometheus only for promtool (its server is never started), hyperfine for
-# start-up timings, zsh to check the completion script.
+# neighbour advertisements) too. The rest is for the tests, CI and benchmarks: socat, ncat,
+# tcpdump, curl and python3 make and watch traffic; prometheus brings promtool (its server is
+# never started); zsh checks the completion script.
 PACKAGES=(
   nftables iproute2 iputils-arping iputils-ping conntrack keepalived ipv6toolkit
-  util-linux socat ncat tcpdump curl python3 zsh prometheus hyperfine
+  util-linux socat ncat tcpdump curl python3 zsh prometheus
 )
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -12,13 +12,14 @@ import { enableCompileCache } from './cli/compileCache.js';
 
 enableCompileCache();
 const { main } = await import('./cli/main.js');
-const { readStdin } = await import('./cli/stdin.js');
 
 main(process.argv.slice(2), {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   env: process.env,
-  stdin: readStdin,
+  // Loaded on use: it pulls in the config loader (zod, yaml), which --version, status and
+  // completion do not need.
+  stdin: async () => (await import('./cli/stdin.js')).readStdin(),
 }).then((code) => {
   process.exitCode = code;
 });

@@ -3,7 +3,6 @@
  * machine-readable document (json and yaml print the same document) and its human views:
  * `text`, and `wide` (text with every detail; the text view when there is nothing more).
  */
-import { stringify } from 'yaml';
 import { didYouMean } from './didYouMean.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './flags.js';
 import { UsageError } from './io.js';
@@ -24,8 +23,12 @@ export function outputFormat(value: string | undefined, allowed: readonly Output
   );
 }
 
-/** A document as YAML: block style, long strings kept on one line, no anchors. */
-export function toYaml(document: unknown): string {
+/**
+ * A document as YAML: block style, long strings kept on one line, no anchors. The yaml module
+ * is loaded only here, so commands that never print YAML (status, by default) start without it.
+ */
+export async function toYaml(document: unknown): Promise<string> {
+  const { stringify } = await import('yaml');
   return stringify(document, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
@@ -34,7 +37,7 @@ export function toJson(document: unknown): string {
 }
 
 /** The text of a result in the requested format, ending in a newline. */
-export function render(format: OutputFormat, views: Views): string {
+export async function render(format: OutputFormat, views: Views): Promise<string> {
   switch (format) {
     case 'json':
       return toJson(views.document());

@@ -67,7 +67,7 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
     const ok = await demo.run(kept);
     if (structured) {
       const document = { ok, kept, prefix, transcript };
-      io.out(render(format, { document: () => document, text: () => '' }));
+      io.out(await render(format, { document: () => document, text: () => '' }));
     }
     return ok ? EXIT_OK : EXIT_FAILURE;
   } catch (error) {

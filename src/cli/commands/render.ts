@@ -76,7 +76,7 @@ export async function renderCommand(argv: readonly string[], io: Io): Promise<nu
   const plan = planInterface(config, { ...options, clusterCidrs: cidrs });
   const table = planRuleset(config, options);
   io.out(
-    render(format, {
+    await render(format, {
       document: () => ({ ...replaceTableBatch(table), plan, notes: config.notes }),
       text: () => renderNft(config, plan, table),
     }),

@@ -157,7 +157,7 @@ export async function statusCommand(argv: readonly string[], io: Io): Promise<nu
   }
   const now = new Date();
   io.out(
-    render(format, {
+    await render(format, {
       document: () => doc,
       text: () => formatStatus(doc, now),
       wide: () => formatStatus(doc, now, true),

@@ -78,7 +78,7 @@ export async function validateCommand(argv: readonly string[], io: Io): Promise<
     return EXIT_INVALID;
   }
   io.out(
-    render(format, {
+    await render(format, {
       document: () =>
         result.ok
           ? { valid: true, format: result.config.format, errors: [], config: result.config }
