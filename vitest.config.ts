@@ -1,5 +1,15 @@
 import { defineConfig } from 'vitest/config';
 
+// The project runs on Node 24 (scripts/node-runtime.sh); vitest 5 half-works on older ones and
+// the tests start the agent with this same node (process.execPath), so say so at once.
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+if (nodeMajor < 24) {
+  throw new Error(
+    `the tests need Node 24 or newer, this is ${process.version}: run scripts/setup.sh, then ` +
+      '`. scripts/node-runtime.sh && use_node_runtime` (or use scripts/test.sh)',
+  );
+}
+
 export default defineConfig({
   test: {
     projects: [

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case " $* " in
-  *" -h "*|*" --help "*|*" --from-json "*) ;;
+  *" -h "*|*" --help "*|*" --from-json "*) report_only=1 ;;
   *)
     bash scripts/setup.sh >&2
     if ! command -v strace >/dev/null; then
@@ -17,4 +17,9 @@ case " $* " in
     fi
     ;;
 esac
+# The agent is benchmarked on the project's Node 24 (.runtime/), which tsx and the agent it
+# starts (process.execPath) pick up from PATH. Help and re-rendering a report run nothing
+# and may use whatever node there is.
+. scripts/node-runtime.sh
+use_node_runtime || [ "${report_only:-}" = 1 ]
 exec npx tsx scripts/bench/main.ts "$@"

@@ -6,4 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+. scripts/node-runtime.sh
+use_node_runtime
 exec node dist/cli.js demo "$@"

@@ -6,7 +6,8 @@ import { runCli } from '../test/helpers/runCli.js';
 
 for (const c of goldenCases()) {
   for (const format of ['nft', 'json'] as const) {
-    const result = await runCli(['render', ...c.args, '--format', format], c.env ? { env: c.env } : {});
+    const output = format === 'nft' ? 'text' : 'json';
+    const result = await runCli(['render', ...c.args, '-o', output], c.env ? { env: c.env } : {});
     if (result.code !== 0) throw new Error(`${c.name}: render failed: ${result.stderr}`);
     writeFileSync(goldenPath(c.name, format), result.stdout);
     console.log(`wrote ${goldenPath(c.name, format)}`);

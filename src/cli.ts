@@ -4,15 +4,22 @@
  * generation small (1 MiB semi-spaces): the agent makes short-lived garbage in bursts (config
  * parsing, table listings) and the default semi-spaces would keep ~10 MiB more resident.
  * Run it as an executable (the package's bin, the image's entrypoint) to get that.
+ *
+ * The compile cache is switched on before anything else is imported: static imports would be
+ * loaded (and compiled) before this module's body runs, hence the dynamic imports.
  */
-import { main } from './cli/main.js';
-import { readStdin } from './cli/stdin.js';
+import { enableCompileCache } from './cli/compileCache.js';
+
+enableCompileCache();
+const { main } = await import('./cli/main.js');
 
 main(process.argv.slice(2), {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   env: process.env,
-  stdin: readStdin,
+  // Loaded on use: it pulls in the config loader (zod, yaml), which --version, status and
+  // completion do not need.
+  stdin: async () => (await import('./cli/stdin.js')).readStdin(),
 }).then((code) => {
   process.exitCode = code;
 });

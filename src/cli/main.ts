@@ -1,91 +1,71 @@
 /** Picks the command and maps outcomes to exit codes. No logic of its own. */
 
 import { version } from '../version.js';
+import { COMMANDS, PROGRAM } from './commandTable.js';
+import { didYouMean } from './didYouMean.js';
 import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type Io, RuntimeFailure, UsageError } from './io.js';
 
-type Command = (argv: readonly string[], io: Io) => Promise<number>;
-
-/**
- * Each command's module is loaded only when that command runs: `apply` in an init container
- * starts faster, and `run` keeps no render, demo or status code resident.
- */
-const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }> = {
-  validate: {
-    load: async () => (await import('./commands/validate.js')).validateCommand,
-    summary: 'check a config completely; change nothing',
-  },
-  render: {
-    load: async () => (await import('./commands/render.js')).renderCommand,
-    summary: 'print the interface plan and the nftables ruleset',
-  },
-  apply: {
-    load: async () => (await import('./commands/apply.js')).applyCommand,
-    summary: 'make this namespace an egress router, verify it, exit',
-  },
-  cleanup: {
-    load: async () => (await import('./commands/apply.js')).cleanupCommand,
-    summary: 'remove what apply set up',
-  },
-  run: {
-    load: async () => (await import('./commands/run.js')).runCommand,
-    summary: 'apply, then keep it true: reload, repair drift, serve health and status',
-  },
-  demo: {
-    load: async () => (await import('./commands/demo.js')).demoCommand,
-    summary: 'see it work: a virtual network, the agent, traffic through it',
-  },
-  status: {
-    load: async () => (await import('./commands/status.js')).statusCommand,
-    summary: "show a running agent's conditions and per-rule connections",
-  },
-};
+const GLOBAL_FLAGS = ['--help', '-h', '--version', '-V'];
 
 function mainHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return `Usage: egress-router-agent COMMAND [options]
+  return `Usage: ${PROGRAM} COMMAND [options]
 
 The in-pod data plane of an EgressRouter (network.operator.openshift.io/v1).
 
 Commands:
 ${lines.join('\n')}
 
-Run "egress-router-agent COMMAND --help" for a command's options and an example.
+Run "${PROGRAM} COMMAND --help" (or "${PROGRAM} help COMMAND") for a command's options and an example.
+Commands that print a result take -o/--output text|json|yaml|wide.
   --version   print the version
   --help      this help
 
 Example:
-  egress-router-agent render examples/egressrouter.yaml
+  ${PROGRAM} render examples/egressrouter.yaml
+  source <(${PROGRAM} completion bash)
 `;
 }
 
+function unknownCommand(name: string, io: Io): number {
+  const candidates = name.startsWith('-') ? GLOBAL_FLAGS : Object.keys(COMMANDS);
+  const what = name.startsWith('-') ? 'option' : 'command';
+  io.err(`${PROGRAM}: unknown ${what} ${JSON.stringify(name)}${didYouMean(name, candidates)}; see --help\n`);
+  return EXIT_INVALID;
+}
+
 export async function main(argv: readonly string[], io: Io): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h') {
     io.out(mainHelp());
-    return name === undefined ? EXIT_INVALID : EXIT_OK;
+    return first === undefined ? EXIT_INVALID : EXIT_OK;
   }
-  if (name === '--version' || name === '-V') {
+  if (first === 'help') {
+    // `help COMMAND` is `COMMAND --help`.
+    if (rest[0] !== undefined) return main([rest[0], '--help'], io);
+    io.out(mainHelp());
+    return EXIT_OK;
+  }
+  if (first === '--version' || first === '-V') {
     io.out(`${version()}\n`);
     return EXIT_OK;
   }
-  const command = COMMANDS[name];
-  if (!command) {
-    io.err(`egress-router-agent: unknown command ${JSON.stringify(name)}; see --help\n`);
-    return EXIT_INVALID;
-  }
+  const name = first;
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) return unknownCommand(name, io);
   try {
     return await (await command.load())(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.err(`egress-router-agent ${name}: ${error.message}; see "egress-router-agent ${name} --help"\n`);
+      io.err(`${PROGRAM} ${name}: ${error.message}; see "${PROGRAM} ${name} --help"\n`);
       return EXIT_INVALID;
     }
     if (error instanceof RuntimeFailure) {
-      io.err(`egress-router-agent ${name}: ${error.message}\n`);
+      io.err(`${PROGRAM} ${name}: ${error.message}\n`);
       return EXIT_FAILURE;
     }
-    io.err(`egress-router-agent ${name}: unexpected failure: ${(error as Error).stack ?? String(error)}\n`);
+    io.err(`${PROGRAM} ${name}: unexpected failure: ${(error as Error).stack ?? String(error)}\n`);
     return EXIT_FAILURE;
   }
 }

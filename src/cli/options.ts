@@ -1,33 +1,19 @@
 /** Flags shared by the commands that read a config, and their parsing into AgentOptions. */
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { ParseArgsOptionsConfig } from 'node:util';
 import { type HealthAddr, parseHealthAddr } from '../config/healthAddr.js';
 import { type AgentOptions, DEFAULT_HEALTH_PORT, DEFAULT_OPTIONS } from '../config/model.js';
 import { interfaceNameProblem } from '../config/names.js';
+import { CONFIG_FLAGS, flagHelp, parseFlags } from './flags.js';
 import { UsageError } from './io.js';
 
-export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+export type OptionSpec = ParseArgsOptionsConfig;
 
-export const CONFIG_OPTIONS = {
-  help: { type: 'boolean', short: 'h' },
-  'from-env': { type: 'boolean' },
-  interface: { type: 'string' },
-  'cluster-interface': { type: 'string' },
-  'health-addr': { type: 'string' },
-} as const satisfies OptionSpec;
+/** The config flags (flags.ts holds the tables; these names stay for the commands that use them). */
+export const CONFIG_OPTIONS = CONFIG_FLAGS;
+export const CONFIG_OPTIONS_HELP = flagHelp(CONFIG_FLAGS);
 
-export const CONFIG_OPTIONS_HELP = `  --from-env                 read EGRESS_SOURCE / EGRESS_GATEWAY / EGRESS_DESTINATION instead of CONFIG
-  --interface NAME           the egress (macvlan) interface in the pod (default net1)
-  --cluster-interface NAME   the pod's cluster interface (default eth0)
-  --health-addr HOST:PORT    the agent's health server; its TCP port is never redirected (default :${DEFAULT_HEALTH_PORT})
-  -h, --help                 this help`;
-
-export function parseCommandArgs<T extends OptionSpec>(argv: readonly string[], options: T) {
-  try {
-    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0] ?? 'invalid arguments');
-  }
-}
+/** parseArgs with positionals, strict, and "did you mean" for an unknown flag (see parseFlags). */
+export const parseCommandArgs = parseFlags;
 
 function interfaceName(value: string | undefined, flag: string, fallback: string): string {
   if (value === undefined) return fallback;

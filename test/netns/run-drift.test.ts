@@ -258,7 +258,7 @@ async function driftAndRepair(f: Fixture, drift: DriftCase): Promise<void> {
     from,
   );
   const repairMs = Date.now() - started;
-  expect(line.level).toBe(40);
+  expect(line.level).toBe('warn');
   expect(line.repair).toBe(line.msg.slice('drift repaired: '.length));
   // Event-driven (or the one-second sysctl poll): well before two resync periods.
   expect(repairMs).toBeLessThan(4_000);
@@ -278,7 +278,7 @@ async function driftAndRepair(f: Fixture, drift: DriftCase): Promise<void> {
   // really was broken then).
   await waitForStatus(topo, (d) => conditionIs(d, 'Available', 'True'), 5_000, 'Available True');
   const repairs = agent.logs.slice(from).filter((l) => l.msg.startsWith('drift repaired:'));
-  expect(repairs.every((l) => l.level === 40 && typeof l.kind === 'string')).toBe(true);
+  expect(repairs.every((l) => l.level === 'warn' && typeof l.kind === 'string')).toBe(true);
   expect(doc.lastRepair?.changes.length).toBeGreaterThan(0);
 
   await pollUntil(

@@ -134,7 +134,7 @@ describe('run, dual-stack', () => {
       async () =>
         a.logs.some(
           (l) =>
-            l.level === 40 &&
+            l.level === 'warn' &&
             l.kind === 'address' &&
             /added address 2001:db8:100::100\/64/.test(String(l.msg)),
         ),

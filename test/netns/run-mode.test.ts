@@ -376,7 +376,7 @@ describe('run mode', () => {
     const invalid = [...WITH_8080, { destinationIP: DST2, port: 70000, protocol: 'TCP' as const }];
     await C().swap(routerYaml(invalid));
     const rejected = await agentProcess.waitForLog((l) => l.msg === 'config rejected: invalid', 10_000, from);
-    expect(rejected.level).toBe(50);
+    expect(rejected.level).toBe('error');
     expect(JSON.stringify(rejected.issues)).toContain('spec.redirect.redirectRules[3].port');
 
     const doc = await waitForStatus(
@@ -579,7 +579,7 @@ describe('run mode', () => {
       metricValue(text, 'egress_router_sync_failures_total', { reason: 'MasterNotFound' }),
     ).toBeGreaterThan(0);
     expect(metricValue(text, 'egress_router_condition', { type: 'Available', status: 'False' })).toBe(1);
-    expect(agentProcess.logs.some((l) => l.level === 50 && /^apply failed: /.test(l.msg))).toBe(true);
+    expect(agentProcess.logs.some((l) => l.level === 'error' && /^apply failed: /.test(l.msg))).toBe(true);
     expect(await redirect(80, 'no-router', 1_000)).toMatchObject({ ok: false });
 
     // Put a master back: a new veth named eth1 on the LAN bridge, with the node's address.

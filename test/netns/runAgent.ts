@@ -102,7 +102,7 @@ export function routerYaml(rules: readonly RuleSpec[], gateway = '192.0.2.1'): s
 // The agent process.
 
 export interface LogLine {
-  readonly level: number;
+  readonly level: string;
   readonly msg: string;
   readonly kind?: string;
   readonly [key: string]: unknown;
@@ -185,7 +185,7 @@ export async function startAgent(
         const parsed: unknown = JSON.parse(line);
         if (parsed !== null && typeof parsed === 'object') logs.push(parsed as LogLine);
       } catch {
-        logs.push({ level: 0, msg: `(not JSON) ${line}` });
+        logs.push({ level: 'unparsed', msg: `(not JSON) ${line}` });
       }
       for (const listener of [...listeners]) listener();
     });

@@ -4,7 +4,17 @@
 // runs. Everything happens in temp dirs: the repository's own dist/ is never rebuilt here
 // (the netns tests may be running it).
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, posix, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,10 +25,55 @@ const ROOT = resolve('.');
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
   name: string;
   version: string;
+  license: string;
+  repository: { type: string; url: string };
+  homepage: string;
+  bugs: { url: string };
+  engines: { node: string };
   bin: Record<string, string>;
   files: string[];
   scripts: Record<string, string>;
 };
+/** The repository's web address, from package.json (git+https://…/x.git → https://…/x). */
+const REPOSITORY = pkg.repository.url.replace(/^git\+/, '').replace(/\.git$/, '');
+/** SHA-256 of the Apache License 2.0 as the ASF publishes it (LICENSE-2.0.txt, 11358 bytes). */
+const APACHE_2_0_SHA256 = 'cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30';
+
+/** Every file under dir, as paths relative to it. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)));
+}
+
+/**
+ * Source maps that cannot be used: a .map whose sources are not shipped next to it, or a
+ * sourceMappingURL comment naming a map that is not there.
+ */
+function unusableSourceMaps(root: string): string[] {
+  const files = new Set(filesUnder(root));
+  const problems: string[] = [];
+  for (const file of files) {
+    if (file.endsWith('.map')) {
+      const map = JSON.parse(readFileSync(join(root, file), 'utf8')) as {
+        sources?: string[];
+        sourceRoot?: string;
+        sourcesContent?: unknown[];
+      };
+      for (const [i, source] of (map.sources ?? []).entries()) {
+        if (map.sourcesContent?.[i] != null) continue;
+        const path = posix.normalize(posix.join(posix.dirname(file), map.sourceRoot ?? '', source));
+        if (!files.has(path)) problems.push(`${file}: source ${source} is not shipped`);
+      }
+    } else if (file.endsWith('.js')) {
+      const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(join(root, file), 'utf8'))?.[1];
+      if (url && !url.startsWith('data:') && !files.has(posix.join(posix.dirname(file), url))) {
+        problems.push(`${file}: names ${url}, which is not shipped`);
+      }
+    }
+  }
+  return problems;
+}
 const PACKAGE_TIMEOUT_MS = 120_000;
 
 /** The environment for nested npm runs, without what an enclosing `npm run` sets for itself. */
@@ -30,9 +85,16 @@ function childEnv(): NodeJS.ProcessEnv {
   );
 }
 
-async function exec(file: string, args: readonly string[], cwd: string, timeoutMs = 60_000) {
+async function exec(
+  file: string,
+  args: readonly string[],
+  cwd: string,
+  timeoutMs = 60_000,
+  env: NodeJS.ProcessEnv = {},
+) {
   try {
-    return await run(file, [...args], { cwd, env: childEnv(), timeout: timeoutMs, maxBuffer: 16 << 20 });
+    const options = { cwd, env: { ...childEnv(), ...env }, timeout: timeoutMs, maxBuffer: 16 << 20 };
+    return await run(file, [...args], options);
   } catch (error) {
     const failed = error as Error & { stdout?: string; stderr?: string };
     throw new Error(
@@ -202,6 +264,7 @@ describe('Containerfile', () => {
     expect(replay.missing).toEqual([]);
     expect(copiesOf(buildStage).length).toBeGreaterThan(0);
     expect(existsSync(join(replay.buildRoot, 'dist', 'cli.js'))).toBe(true);
+    expect(unusableSourceMaps(join(replay.buildRoot, 'dist'))).toEqual([]);
     expect(
       copiesOf(runtimeStage).some((c) => c.from === 'build' && c.sources.some((s) => /\/dist$/.test(s))),
     ).toBe(true);
@@ -212,7 +275,15 @@ describe('Containerfile', () => {
     const installed = [...runs.matchAll(/apt-get install\s+((?:\S+\s*)+?)(?:&&|$)/gm)].flatMap((m) =>
       (m[1] ?? '').split(/\s+/).filter((w) => w && !w.startsWith('-')),
     );
-    for (const needed of ['nftables', 'iproute2', 'iputils-arping', 'iputils-ping'])
+    for (const needed of [
+      'nftables',
+      'iproute2',
+      'iputils-arping',
+      'iputils-ping',
+      'conntrack',
+      'keepalived',
+      'ipv6toolkit',
+    ])
       expect(installed).toContain(needed);
     expect(
       installed.filter((p) => /^(build-essential|gcc|g\+\+|make|python3?|git|node-gyp)$/.test(p)),
@@ -231,8 +302,14 @@ describe('Containerfile', () => {
     const cli = mapInto(replay.runtimeRoot, runtimeWorkdir, script!);
     expect(existsSync(cli)).toBe(true);
     expect(readFileSync(cli, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env -S node --max-semi-space-size=1');
-    const version = await exec(cli, ['--version'], replay.runtimeRoot);
+    // With a private TMPDIR: the run leaves V8's compile cache there (src/cli/compileCache.ts).
+    const tmp = join(dir, 'tmp');
+    mkdirSync(tmp);
+    const version = await exec(cli, ['--version'], replay.runtimeRoot, 60_000, { TMPDIR: tmp });
     expect(version.stdout).toBe(`${pkg.version}\n`);
+    const cacheDir = join(tmp, `egress-router-agent-compile-cache-${process.getuid?.() ?? 0}`);
+    expect(existsSync(cacheDir)).toBe(true);
+    expect(filesUnder(cacheDir).length).toBeGreaterThan(0);
     const example = 'examples/egressrouter.yaml';
     expect(existsSync(join(replay.runtimeRoot, example))).toBe(true);
     const rendered = await exec(cli, ['render', example], replay.runtimeRoot);
@@ -243,6 +320,120 @@ describe('Containerfile', () => {
     const script = entrypoint()[0] ?? '';
     const runs = runsOf(runtimeStage).join('\n');
     expect(runs).toContain(`ln -s ${script} /usr/local/bin/egress-router-agent`);
+  });
+});
+
+describe('Containerfile: base image, labels, build context', () => {
+  const labels = Object.fromEntries(
+    runtimeStage.instructions
+      .filter((i) => i.keyword === 'LABEL')
+      .flatMap((i) => [...i.text.matchAll(/([\w.-]+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!])),
+  );
+
+  it('builds and runs on the official Node 24 image, pinned by digest, the same in both stages', () => {
+    const pinned = /^docker\.io\/library\/node:(\d+)-bookworm-slim@sha256:([0-9a-f]{64})$/;
+    for (const stage of stages) expect(stage.from).toMatch(pinned);
+    expect(new Set(stages.map((s) => s.from)).size).toBe(1);
+    const [, major, digest] = pinned.exec(runtimeStage.from)!;
+    expect(major).toBe('24');
+    expect(pkg.engines.node).toBe(`>=${major}`);
+    // The comment says how to move to a newer digest.
+    expect(containerfile).toMatch(
+      /skopeo inspect --raw docker:\/\/docker\.io\/library\/node:24-bookworm-slim/,
+    );
+    expect(labels['org.opencontainers.image.base.digest']).toBe(`sha256:${digest}`);
+    expect(labels['org.opencontainers.image.base.name']).toBe('docker.io/library/node:24-bookworm-slim');
+  });
+
+  it('carries the OCI labels, matching package.json', () => {
+    expect(labels).toMatchObject({
+      'org.opencontainers.image.title': pkg.name,
+      'org.opencontainers.image.version': pkg.version,
+      'org.opencontainers.image.licenses': pkg.license,
+      'org.opencontainers.image.source': REPOSITORY,
+      'org.opencontainers.image.url': REPOSITORY,
+    });
+    for (const key of ['description', 'documentation', 'revision', 'created'])
+      expect(labels).toHaveProperty(`org.opencontainers.image.${key}`);
+    // revision and created come from build arguments declared in the stage.
+    const args = runtimeStage.instructions
+      .filter((i) => i.keyword === 'ARG')
+      .map((i) => i.text.split('=')[0]);
+    expect(args).toEqual(expect.arrayContaining(['REVISION', 'CREATED']));
+  });
+
+  it('has no HEALTHCHECK, and says why (Kubernetes probes the agent)', () => {
+    expect(stages.flatMap((s) => s.instructions).filter((i) => i.keyword === 'HEALTHCHECK')).toEqual([]);
+    expect(containerfile).toMatch(/No HEALTHCHECK, on purpose: Kubernetes/);
+  });
+
+  it('ships the LICENSE', () => {
+    const copied = copiesOf(runtimeStage)
+      .filter((c) => c.from === undefined)
+      .flatMap((c) => c.sources);
+    expect(copied).toContain('LICENSE');
+  });
+
+  it('.containerignore keeps local state out and every COPY source in', () => {
+    const patterns = readFileSync('.containerignore', 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
+    // Plain names and "*.ext" only, matched against the first path segment: what this file uses.
+    for (const pattern of patterns) expect(pattern).toMatch(/^(\*\.)?[\w.-]+$/);
+    const ignored = (path: string) => {
+      const top = path.split('/')[0] ?? '';
+      return patterns.some((p) => (p.startsWith('*.') ? top.endsWith(p.slice(1)) : top === p));
+    };
+    for (const local of ['.git', '.runtime', 'node_modules', 'dist', 'test', 'x.tgz']) {
+      expect(ignored(local), local).toBe(true);
+    }
+    const sources = stages.flatMap((s) =>
+      copiesOf(s)
+        .filter((c) => c.from === undefined)
+        .flatMap((c) => c.sources),
+    );
+    expect(sources.length).toBeGreaterThan(0);
+    for (const source of sources) expect(ignored(source), source).toBe(false);
+  });
+});
+
+describe('license, repository links and source maps', () => {
+  it('LICENSE is the Apache License 2.0 verbatim, as package.json declares', () => {
+    expect(pkg.license).toBe('Apache-2.0');
+    const text = readFileSync('LICENSE');
+    expect(createHash('sha256').update(text).digest('hex')).toBe(APACHE_2_0_SHA256);
+  });
+
+  it('package.json names the repository, its home page and where to report bugs', () => {
+    expect(pkg.repository.type).toBe('git');
+    expect(REPOSITORY).toMatch(/^https:\/\/github\.com\/[\w.-]+\/[\w.-]+$/);
+    expect(pkg.homepage).toBe(`${REPOSITORY}#readme`);
+    expect(pkg.bugs.url).toBe(`${REPOSITORY}/issues`);
+  });
+
+  it("README's links and images work on the registry too: absolute, into the repository, or anchors", () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const targets = [...readme.matchAll(/\]\(([^)\s]+)\)|<img[^>]*\ssrc="([^"]+)"/g)].map(
+      (m) => m[1] ?? m[2]!,
+    );
+    expect(targets.length).toBeGreaterThan(0);
+    for (const target of targets) expect(target, target).toMatch(/^(https:\/\/|#)/);
+    // Links into the repository name files that exist.
+    const prefix = new RegExp(
+      `^(?:${REPOSITORY}/(?:blob|tree)/main/|https://raw\\.githubusercontent\\.com/${REPOSITORY.replace(/^https:\/\/github\.com\//, '')}/main/)([^#]+)`,
+    );
+    for (const target of targets) {
+      const file = prefix.exec(target)?.[1];
+      if (file !== undefined) expect(existsSync(file), target).toBe(true);
+    }
+  });
+
+  it('the build writes no source maps (their TypeScript sources are not shipped)', () => {
+    const build = JSON.parse(readFileSync('tsconfig.build.json', 'utf8')) as {
+      compilerOptions: { sourceMap?: boolean };
+    };
+    expect(build.compilerOptions.sourceMap).toBe(false);
   });
 });
 
@@ -262,7 +453,10 @@ describe('npm pack', () => {
       recursive: true,
       filter: (path) => {
         const top = relative(ROOT, path).split(/[\\/]/)[0] ?? '';
-        return !['node_modules', 'dist', '.git', 'bench-results'].includes(top) && !path.endsWith('.tgz');
+        return (
+          !['node_modules', 'dist', '.git', '.runtime', 'bench-results'].includes(top) &&
+          !path.endsWith('.tgz')
+        );
       },
     });
     symlinkSync(join(ROOT, 'node_modules'), join(source, 'node_modules'), 'dir');
@@ -298,6 +492,7 @@ describe('npm pack', () => {
     for (const needed of [
       'package.json',
       'README.md',
+      'LICENSE',
       'dist/cli.js',
       'dist/version.js',
       'examples/egressrouter.yaml',
@@ -306,6 +501,12 @@ describe('npm pack', () => {
     for (const bin of Object.values(pkg.bin)) expect(files).toContain(posix.normalize(bin));
     // Sources, tests and tooling stay out.
     expect(files.filter((f) => /^(src|test|scripts|node_modules|deploy)\//.test(f))).toEqual([]);
+  });
+
+  it('holds no source map it cannot use (a map without its sources, or a dangling sourceMappingURL)', () => {
+    const installed = join(prefix, 'node_modules', pkg.name);
+    expect(filesUnder(installed).sort()).toEqual([...files].sort());
+    expect(unusableSourceMaps(installed)).toEqual([]);
   });
 
   it(

@@ -1,9 +1,11 @@
 import { createDemo } from '../../demo/demo.js';
 import { DEFAULT_PREFIX } from '../../demo/network.js';
+import { DEMO_FLAGS, flagHelp } from '../flags.js';
 import { EXIT_FAILURE, EXIT_OK, type Io, RuntimeFailure, UsageError } from '../io.js';
 import { parseCommandArgs } from '../options.js';
+import { outputFormat, render } from '../output.js';
 
-export const DEMO_HELP = `Usage: egress-router-agent demo [--keep | --teardown]
+export const DEMO_HELP = `Usage: egress-router-agent demo [--keep | --teardown] [options]
 
 Builds a small virtual network in network namespaces (erdemo-*: a client, a node holding the
 macvlan master, the router pod, a LAN with two destination hosts and a gateway, a host beyond
@@ -12,12 +14,12 @@ and a UDP datagram going through the router, what the destinations saw (the egre
 address), a port that goes to the fallback, the status table and a few metrics. Everything is
 torn down at the end or on Ctrl-C; leftovers of an interrupted run are removed first.
 Needs root (namespaces, nft). Touches nothing outside the erdemo-* namespaces.
+  -o text, wide   the running commentary on stdout
+  -o json, yaml   the commentary on stderr, then {ok, kept, prefix, transcript} on stdout
+Exit 0 when every request went where the rules say, from the egress address.
 
 Options:
-  --keep       leave it running and print commands to try (edit the config, watch the reload)
-  --teardown   remove a demo left running by --keep
-  --prefix P   namespace name prefix (default erdemo-; tests use their own)
-  -h, --help   this help
+${flagHelp(DEMO_FLAGS)}
 
 Example (as root):
   egress-router-agent demo
@@ -25,20 +27,24 @@ Example (as root):
 `;
 
 export async function demoCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    help: { type: 'boolean', short: 'h' },
-    keep: { type: 'boolean' },
-    teardown: { type: 'boolean' },
-    prefix: { type: 'string', default: DEFAULT_PREFIX },
-  });
+  const { values, positionals } = parseCommandArgs(argv, DEMO_FLAGS);
   if (values.help) {
     io.out(DEMO_HELP);
     return EXIT_OK;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (values.keep && values.teardown) throw new UsageError('--keep and --teardown do not go together');
-  const out = { line: (text = '') => io.out(`${text}\n`) };
-  const prefix = values.prefix;
+  const format = outputFormat(values.output);
+  const structured = format === 'json' || format === 'yaml';
+  // With -o json|yaml, stdout holds only the document; the commentary goes to stderr.
+  const transcript: string[] = [];
+  const out = {
+    line: (text = '') => {
+      transcript.push(text);
+      (structured ? io.err : io.out)(`${text}\n`);
+    },
+  };
+  const prefix = values.prefix ?? DEFAULT_PREFIX;
   if (!/^[a-z][a-z0-9]{0,6}-$/.test(prefix)) {
     throw new UsageError(
       '--prefix must be a short lowercase name ending in "-" (at most 8 characters, e.g. erdemo-)',
@@ -57,7 +63,13 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
   process.on('SIGINT', interrupted);
   process.on('SIGTERM', interrupted);
   try {
-    return (await demo.run(Boolean(values.keep))) ? EXIT_OK : EXIT_FAILURE;
+    const kept = Boolean(values.keep);
+    const ok = await demo.run(kept);
+    if (structured) {
+      const document = { ok, kept, prefix, transcript };
+      io.out(await render(format, { document: () => document, text: () => '' }));
+    }
+    return ok ? EXIT_OK : EXIT_FAILURE;
   } catch (error) {
     await demo.teardown();
     throw new RuntimeFailure((error as Error).message);

@@ -7,25 +7,28 @@ import { tableText } from '../../nft/text.js';
 import { describePlan } from '../../plan/describe.js';
 import { planRouter, type RouterPlan } from '../../plan/routerPlan.js';
 import { configSourceFrom, loadFromSource } from '../configSource.js';
+import { deprecationWarnings, flagHelp, oneOf, RENDER_FLAGS } from '../flags.js';
 import { EXIT_INVALID, EXIT_OK, type Io, UsageError } from '../io.js';
-import { agentOptionsFrom, CONFIG_OPTIONS, CONFIG_OPTIONS_HELP, parseCommandArgs } from '../options.js';
+import { agentOptionsFrom, parseCommandArgs } from '../options.js';
+import { outputFormat, render } from '../output.js';
 
 export const RENDER_HELP = `Usage: egress-router-agent render CONFIG|- [options]
 
 Prints what apply would do, without doing it: the interface plan (link, addresses, routes,
 sysctls) and the nftables table.
-  --format nft   readable nft syntax; the plan appears as comments, so the output is a valid nft file
-  --format json  the exact batch the agent hands to "nft -j -f" (extra keys "plan" and "notes"
-                 are ignored by nft)
+  -o text   readable nft syntax; the plan appears as comments, so the output is a valid nft file
+            (wide prints the same: the file already holds everything)
+  -o json   the exact batch the agent hands to "nft -j -f" (extra keys "plan" and "notes"
+            are ignored by nft)
+  -o yaml   the same document as YAML, for reading
+(--format nft|json, the old spelling of -o text|json, still works and warns.)
 
 Options:
-  --format nft|json          (default nft)
-  --cluster-cidr CIDR        a cluster/service range kept on the cluster interface (repeatable)
-${CONFIG_OPTIONS_HELP}
+${flagHelp(RENDER_FLAGS)}
 
 Example:
   egress-router-agent render examples/egressrouter.yaml
-  egress-router-agent render examples/egressrouter.yaml --format json > batch.json && nft -c -j -f batch.json
+  egress-router-agent render examples/egressrouter.yaml -o json > batch.json && nft -c -j -f batch.json
 `;
 
 export function clusterCidrs(values: readonly string[]): string[] {
@@ -40,18 +43,21 @@ export function clusterCidrs(values: readonly string[]): string[] {
   });
 }
 
+/** -o, or the deprecated --format (nft is text); both at once is a mistake. */
+function renderFormat(output: string | undefined, legacy: string | undefined) {
+  if (legacy === undefined) return outputFormat(output);
+  if (output !== undefined) throw new UsageError('give -o/--output or the deprecated --format, not both');
+  return oneOf('--format', legacy, ['nft', 'json']) === 'nft' ? 'text' : 'json';
+}
+
 export async function renderCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    ...CONFIG_OPTIONS,
-    format: { type: 'string', default: 'nft' },
-    'cluster-cidr': { type: 'string', multiple: true, default: [] },
-  });
+  const { values, positionals } = parseCommandArgs(argv, RENDER_FLAGS);
   if (values.help) {
     io.out(RENDER_HELP);
     return EXIT_OK;
   }
-  if (values.format !== 'nft' && values.format !== 'json')
-    throw new UsageError('--format must be nft or json');
+  const format = renderFormat(values.output, values.format);
+  for (const warning of deprecationWarnings(RENDER_FLAGS, values)) io.err(`warning: ${warning}\n`);
   const options = agentOptionsFrom(values);
   const cidrs = clusterCidrs(values['cluster-cidr']);
   const result = await loadFromSource(
@@ -67,14 +73,13 @@ export async function renderCommand(argv: readonly string[], io: Io): Promise<nu
   }
   const config = result.config;
   const { table, ...plan } = planRouter(config, { ...options, clusterCidrs: cidrs });
-  if (values.format === 'json') {
-    const readable = { ...plan, sysctls: plan.sysctls.map((s) => ({ ...s, key: sysctlName(s.key) })) };
-    io.out(
-      `${JSON.stringify({ ...replaceTableBatch(table), plan: readable, notes: config.notes }, null, 2)}\n`,
-    );
-    return EXIT_OK;
-  }
-  io.out(renderNft(config, { ...plan, table }));
+  const readable = { ...plan, sysctls: plan.sysctls.map((s) => ({ ...s, key: sysctlName(s.key) })) };
+  io.out(
+    await render(format, {
+      document: () => ({ ...replaceTableBatch(table), plan: readable, notes: config.notes }),
+      text: () => renderNft(config, { ...plan, table }),
+    }),
+  );
   return EXIT_OK;
 }
 

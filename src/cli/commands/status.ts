@@ -1,23 +1,26 @@
 import type { Condition } from '../../agent/conditions.js';
+import { deprecationWarnings, flagHelp, STATUS_FLAGS } from '../flags.js';
 import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type Io, UsageError } from '../io.js';
 import { healthAddrFrom, parseCommandArgs } from '../options.js';
+import { age, outputFormat, render, table } from '../output.js';
 
-export const STATUS_HELP = `Usage: egress-router-agent status [--health-addr HOST:PORT] [--json]
+export const STATUS_HELP = `Usage: egress-router-agent status [options]
 
-Asks a running agent (run mode) for its status and prints the conditions as a table
-(TYPE, STATUS, REASON, AGE, MESSAGE) and a per-rule summary. --json prints the raw document.
+Asks a running agent (run mode) for its status (GET /status).
+  -o text   the conditions as a table (TYPE, STATUS, REASON, AGE, MESSAGE) and the per-rule connections
+  -o wide   the same with the transition times, the rules' families, then the interface, the
+            gateways, the last apply and repair, and the agent's version
+  -o json   the status document as the agent serves it; -o yaml the same as YAML
 Exit 0 when Available is True, 1 otherwise, 2 when the agent cannot be reached.
 Run it where the agent's health address is reachable (inside the pod: kubectl exec, or
 ip netns exec).
 
 Options:
-  --health-addr HOST:PORT    where the agent listens (default :9099, asked on 127.0.0.1)
-  --json                     print the status document as JSON
-  -h, --help                 this help
+${flagHelp(STATUS_FLAGS)}
 
 Example:
   egress-router-agent status
-  ip netns exec router-pod egress-router-agent status --health-addr 127.0.0.1:9099 --json
+  ip netns exec router-pod egress-router-agent status --health-addr 127.0.0.1:9099 -o json
 `;
 
 interface StatusRule {
@@ -33,51 +36,87 @@ interface StatusDocument {
   conditions?: Condition[];
   rules?: StatusRule[];
   config?: { fallback?: { address: string } } | null;
+  interface?: {
+    name: string;
+    createdByAgent: boolean | null;
+    master: string | null;
+    addresses: string[];
+  } | null;
+  gateways?: { family: number; gateway: string; reachable: boolean; state: string }[];
   lastApplyTime?: string | null;
-  lastRepair?: { time: string } | null;
+  lastRepair?: { time: string; changes?: { message: string }[] } | null;
+  configIssues?: string[];
   version?: string;
 }
 
-/** kubectl-style age: 45s, 3m, 2h, 5d. */
-export function age(from: string, now: Date): string {
-  const seconds = Math.max(0, Math.floor((now.getTime() - new Date(from).getTime()) / 1000));
-  if (seconds < 120) return `${seconds}s`;
-  if (seconds < 7200) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 172_800) return `${Math.floor(seconds / 3600)}h`;
-  return `${Math.floor(seconds / 86_400)}d`;
+function destination(rule: StatusRule): string {
+  return rule.family === 6
+    ? `[${rule.destinationIP}]:${rule.targetPort}`
+    : `${rule.destinationIP}:${rule.targetPort}`;
 }
 
-export function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows
-    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('   '))
-    .join('\n');
-}
-
-export function formatStatus(doc: StatusDocument, now: Date): string {
+function conditionsTable(doc: StatusDocument, now: Date, wide: boolean): string {
   const conditions = doc.conditions ?? [];
-  const lines = [
-    table([
-      ['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'],
-      ...conditions.map((c) => [c.type, c.status, c.reason, age(c.lastTransitionTime, now), c.message]),
+  const header = ['TYPE', 'STATUS', 'REASON', 'AGE', ...(wide ? ['LAST TRANSITION'] : []), 'MESSAGE'];
+  return table([
+    header,
+    ...conditions.map((c) => [
+      c.type,
+      c.status,
+      c.reason,
+      age(c.lastTransitionTime, now),
+      ...(wide ? [c.lastTransitionTime] : []),
+      c.message,
     ]),
-  ];
-  const rules = doc.rules ?? [];
-  if (rules.length > 0) {
+  ]);
+}
+
+function rulesTable(rules: readonly StatusRule[], wide: boolean): string {
+  return table([
+    ['PROTOCOL', 'PORT', ...(wide ? ['FAMILY'] : []), 'DESTINATION', 'CONNECTIONS'],
+    ...rules.map((r) => [
+      r.protocol.toUpperCase(),
+      String(r.port),
+      ...(wide ? [`IPv${r.family}`] : []),
+      destination(r),
+      String(r.connections),
+    ]),
+  ]);
+}
+
+/** What only -o wide shows: where the router stands beyond its conditions. */
+function details(doc: StatusDocument): string[] {
+  const lines: string[] = [];
+  const link = doc.interface;
+  if (link) {
+    const origin =
+      link.createdByAgent === null ? '' : link.createdByAgent ? ', created by the agent' : ', adopted';
+    const master = link.master ? ` on ${link.master}` : '';
+    lines.push(`interface: ${link.name}${master}${origin}: ${link.addresses.join(' ') || 'no addresses'}`);
+  }
+  for (const g of doc.gateways ?? []) {
     lines.push(
-      '',
-      table([
-        ['PROTOCOL', 'PORT', 'DESTINATION', 'CONNECTIONS'],
-        ...rules.map((r) => [
-          r.protocol.toUpperCase(),
-          String(r.port),
-          r.family === 6 ? `[${r.destinationIP}]:${r.targetPort}` : `${r.destinationIP}:${r.targetPort}`,
-          String(r.connections),
-        ]),
-      ]),
+      `gateway: ${g.gateway} (IPv${g.family}) ${g.reachable ? 'answers' : 'does not answer'} (${g.state})`,
     );
   }
+  lines.push(`last apply: ${doc.lastApplyTime ?? 'never'}`);
+  if (doc.lastRepair) {
+    const what = doc.lastRepair.changes?.length
+      ? `: ${doc.lastRepair.changes.map((c) => c.message).join('; ')}`
+      : '';
+    lines.push(`last drift repair: ${doc.lastRepair.time}${what}`);
+  }
+  for (const issue of doc.configIssues ?? []) lines.push(`config issue: ${issue}`);
+  if (doc.version) lines.push(`agent version: ${doc.version}`);
+  return lines;
+}
+
+export function formatStatus(doc: StatusDocument, now: Date, wide = false): string {
+  const lines = [conditionsTable(doc, now, wide)];
+  const rules = doc.rules ?? [];
+  if (rules.length > 0) lines.push('', rulesTable(rules, wide));
   if (doc.config?.fallback) lines.push('', `fallback: everything else -> ${doc.config.fallback.address}`);
+  if (wide) lines.push('', ...details(doc));
   return `${lines.join('\n')}\n`;
 }
 
@@ -86,17 +125,22 @@ function urlFor(host: string | undefined, port: number): string {
   return target.includes(':') ? `http://[${target}]:${port}/status` : `http://${target}:${port}/status`;
 }
 
+/** -o, or the deprecated --json; both at once is a mistake. */
+function statusFormat(output: string | undefined, json: boolean | undefined) {
+  if (!json) return outputFormat(output);
+  if (output !== undefined) throw new UsageError('give -o/--output or the deprecated --json, not both');
+  return 'json';
+}
+
 export async function statusCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    help: { type: 'boolean', short: 'h' },
-    'health-addr': { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parseCommandArgs(argv, STATUS_FLAGS);
   if (values.help) {
     io.out(STATUS_HELP);
     return EXIT_OK;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const format = statusFormat(values.output, values.json);
+  for (const warning of deprecationWarnings(STATUS_FLAGS, values)) io.err(`warning: ${warning}\n`);
   const addr = healthAddrFrom(values['health-addr']);
   const url = urlFor(addr.host, addr.port);
   let doc: StatusDocument;
@@ -105,12 +149,20 @@ export async function statusCommand(argv: readonly string[], io: Io): Promise<nu
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     doc = (await response.json()) as StatusDocument;
   } catch (error) {
+    const cause = (error as Error).cause;
     io.err(
-      `cannot reach the agent at ${url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}\n`,
+      `cannot reach the agent at ${url}: ${cause instanceof Error ? cause.message : (error as Error).message}\n`,
     );
     return EXIT_INVALID;
   }
-  io.out(values.json ? `${JSON.stringify(doc, null, 2)}\n` : formatStatus(doc, new Date()));
+  const now = new Date();
+  io.out(
+    await render(format, {
+      document: () => doc,
+      text: () => formatStatus(doc, now),
+      wide: () => formatStatus(doc, now, true),
+    }),
+  );
   const available = doc.conditions?.find((c) => c.type === 'Available');
   return available?.status === 'True' ? EXIT_OK : EXIT_FAILURE;
 }

@@ -15,8 +15,9 @@ describe('render matches rules/golden/', () => {
   });
 
   describe.each(cases)('$name', (c) => {
-    it.each(['nft', 'json'] as const)('--format %s', async (format) => {
-      const result = await runCli(['render', ...c.args, '--format', format], c.env ? { env: c.env } : {});
+    it.each(['nft', 'json'] as const)('%s', async (format) => {
+      const output = format === 'nft' ? 'text' : 'json';
+      const result = await runCli(['render', ...c.args, '-o', output], c.env ? { env: c.env } : {});
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       const expected = readFileSync(goldenPath(c.name, format));
