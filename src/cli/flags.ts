@@ -103,7 +103,16 @@ export const RENDER_FLAGS = {
   ...CONFIG_FLAGS,
 } as const satisfies FlagTable;
 
-export const APPLY_FLAGS = SYSTEM_FLAGS;
+export const APPLY_FLAGS = {
+  'dry-run': { type: 'boolean', help: 'print the actions apply would take, take none' },
+  ha: {
+    type: 'string',
+    value: 'vrrp',
+    complete: ['vrrp'],
+    help: 'the router runs under HA (run --ha): set up everything but the egress addresses',
+  },
+  ...SYSTEM_FLAGS,
+} as const satisfies FlagTable;
 export const CLEANUP_FLAGS = SYSTEM_FLAGS;
 
 export const LOG_LEVEL_NAMES = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -127,6 +136,39 @@ export const RUN_FLAGS = {
     value: 'json|pretty',
     complete: ['json', 'pretty'],
     help: 'log lines as JSON (default off a terminal) or for humans',
+  },
+  ha: {
+    type: 'string',
+    value: 'vrrp',
+    complete: ['vrrp'],
+    help: 'active/standby with the other replicas (keepalived, VRRPv3 over IPv6 link-local): only the active holds the egress addresses and is ready',
+  },
+  'ha-group': {
+    type: 'string',
+    value: 'N',
+    help: 'VRRP router id 1..255, the same on every replica of this router',
+  },
+  'ha-priority': {
+    type: 'string',
+    value: 'P',
+    help: '1..254 (default 100); equal priorities never pre-empt',
+  },
+  'ha-advert-interval': {
+    type: 'string',
+    value: 'SECONDS',
+    help: 'between VRRP advertisements (default 0.1; a failover takes about three)',
+  },
+  'ha-peer': {
+    type: 'string',
+    multiple: true,
+    value: 'ADDR',
+    help: 'an IPv6 address of a peer, for LANs that drop multicast (repeatable)',
+  },
+  'ready-requires-gateway': {
+    type: 'string',
+    value: 'on|off',
+    complete: ['on', 'off'],
+    help: 'Available and /readyz follow the gateway (default on under --ha, off for one router: it would remove the only endpoint)',
   },
   ...SYSTEM_FLAGS,
 } as const satisfies FlagTable;

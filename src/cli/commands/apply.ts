@@ -5,25 +5,10 @@ import { formatIssue } from '../../config/issues.js';
 import type { RouterConfig } from '../../config/model.js';
 import { planRouter } from '../../plan/routerPlan.js';
 import { type ConfigSource, configSourceFrom, loadFromSource } from '../configSource.js';
+import { APPLY_FLAGS, CLEANUP_FLAGS, type FlagTable, flagHelp, parseFlags } from '../flags.js';
 import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type Io, UsageError } from '../io.js';
-import {
-  agentOptionsFrom,
-  CONFIG_OPTIONS,
-  CONFIG_OPTIONS_HELP,
-  type OptionSpec,
-  parseCommandArgs,
-} from '../options.js';
+import { agentOptionsFrom } from '../options.js';
 import { clusterCidrs, renderNft } from './render.js';
-
-export const SYSTEM_OPTIONS: OptionSpec = {
-  ...CONFIG_OPTIONS,
-  'master-netns': { type: 'string' },
-  'cluster-cidr': { type: 'string', multiple: true, default: [] },
-};
-
-export const SYSTEM_OPTIONS_HELP = `  --master-netns PATH        network namespace holding the macvlan master (default: the agent's own)
-  --cluster-cidr CIDR        a cluster/service range kept on the cluster interface (repeatable)
-${CONFIG_OPTIONS_HELP}`;
 
 export const APPLY_HELP = `Usage: egress-router-agent apply CONFIG|- [options]
 
@@ -36,7 +21,7 @@ Exit 0 when everything is in place and verified; 1 on failure (what this run cha
 2 for an invalid config (nothing is touched).
 
 Options:
-${SYSTEM_OPTIONS_HELP}
+${flagHelp(APPLY_FLAGS)}
 
 Example:
   ip netns exec router-pod egress-router-agent apply examples/egressrouter.yaml \\
@@ -50,7 +35,7 @@ route is restored), the config's addresses, and the egress interface if the agen
 (an adopted interface stays). Safe to run twice.
 
 Options:
-${SYSTEM_OPTIONS_HELP}
+${flagHelp(CLEANUP_FLAGS)}
 
 Example:
   ip netns exec router-pod egress-router-agent cleanup examples/egressrouter.yaml
@@ -80,9 +65,12 @@ export async function prepareSystemCommand(
   argv: readonly string[],
   io: Io,
   help: string,
-  extra: OptionSpec = {},
+  table: FlagTable,
 ): Promise<{ input?: SystemCommandInput; exit?: number; values: Record<string, unknown> }> {
-  const { values, positionals } = parseCommandArgs(argv, { ...SYSTEM_OPTIONS, ...extra });
+  const { values, positionals } = parseFlags(argv, table) as {
+    values: Record<string, unknown>;
+    positionals: string[];
+  };
   if (values.help) {
     io.out(help);
     return { exit: EXIT_OK, values };
@@ -105,10 +93,7 @@ export function printPlan(io: Io, config: RouterConfig, options: ApplyOptions, h
 }
 
 export async function applyCommand(argv: readonly string[], io: Io): Promise<number> {
-  const prepared = await prepareSystemCommand(argv, io, APPLY_HELP, {
-    'dry-run': { type: 'boolean' },
-    ha: { type: 'string' },
-  });
+  const prepared = await prepareSystemCommand(argv, io, APPLY_HELP, APPLY_FLAGS);
   if (!prepared.input) return prepared.exit ?? EXIT_FAILURE;
   const { config, options } = prepared.input;
   const ha = prepared.values.ha as string | undefined;
@@ -163,7 +148,7 @@ export async function applyCommand(argv: readonly string[], io: Io): Promise<num
 }
 
 export async function cleanupCommand(argv: readonly string[], io: Io): Promise<number> {
-  const prepared = await prepareSystemCommand(argv, io, CLEANUP_HELP);
+  const prepared = await prepareSystemCommand(argv, io, CLEANUP_HELP, CLEANUP_FLAGS);
   if (!prepared.input) return prepared.exit ?? EXIT_FAILURE;
   const { config, options } = prepared.input;
   try {

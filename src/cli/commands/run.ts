@@ -6,9 +6,10 @@ import { formatIssue } from '../../config/issues.js';
 import { loadConfigText, loadLegacyEnv } from '../../config/load.js';
 import { version } from '../../version.js';
 import { readConfigText } from '../configSource.js';
+import { flagHelp, parseFlags, RUN_FLAGS } from '../flags.js';
 import { EXIT_INVALID, EXIT_OK, type Io, RuntimeFailure, UsageError } from '../io.js';
-import { healthAddrFrom, parseCommandArgs } from '../options.js';
-import { printPlan, SYSTEM_OPTIONS, SYSTEM_OPTIONS_HELP, systemOptionsFrom } from './apply.js';
+import { healthAddrFrom } from '../options.js';
+import { printPlan, systemOptionsFrom } from './apply.js';
 
 export const RUN_HELP = `Usage: egress-router-agent run CONFIG [options]
 
@@ -24,20 +25,7 @@ SIGTERM/SIGINT stop it within a few seconds (exit 0); with --cleanup-on-exit it 
 its addresses, table and created interface so another pod can claim the egress IP.
 
 Options:
-  --resync-interval SECONDS  full check period, the safety net under event-driven repair (default 10)
-  --cleanup-on-exit          remove what was applied on SIGTERM/SIGINT
-  --log-level LEVEL          fatal, error, warn, info, debug, trace (default info)
-  --log-format json|pretty   (default: pretty on a terminal, else json)
-  --ha vrrp                  active/standby with the other replicas (keepalived, VRRPv3 over IPv6
-                             link-local): only the active holds the egress addresses and is ready
-  --ha-group N               VRRP router id 1..255, the same on every replica of this router
-  --ha-priority P            1..254 (default 100); equal priorities never pre-empt
-  --ha-advert-interval S     seconds between advertisements (default 0.1; failover takes about 3)
-  --ha-peer ADDR             an IPv6 address of a peer, for LANs that drop multicast (repeatable)
-  --ready-requires-gateway on|off
-                             Available and /readyz follow the gateway (default: on under --ha,
-                             off for a single router, where it would remove the only endpoint)
-${SYSTEM_OPTIONS_HELP}
+${flagHelp(RUN_FLAGS)}
 
 Example:
   ip netns exec router-pod egress-router-agent run /etc/egress-router/egressrouter.yaml \\
@@ -103,19 +91,7 @@ function positiveSeconds(text: string | undefined, fallback: number): number {
 }
 
 export async function runCommand(argv: readonly string[], io: Io): Promise<number> {
-  const parsed = parseCommandArgs(argv, {
-    ...SYSTEM_OPTIONS,
-    'resync-interval': { type: 'string' },
-    'cleanup-on-exit': { type: 'boolean' },
-    'log-level': { type: 'string', default: 'info' },
-    'log-format': { type: 'string' },
-    ha: { type: 'string' },
-    'ha-group': { type: 'string' },
-    'ha-priority': { type: 'string' },
-    'ha-advert-interval': { type: 'string' },
-    'ha-peer': { type: 'string', multiple: true },
-    'ready-requires-gateway': { type: 'string' },
-  });
+  const parsed = parseFlags(argv, RUN_FLAGS);
   const values = parsed.values as Record<string, unknown>;
   const positionals = parsed.positionals;
   if (values.help) {
