@@ -6,7 +6,7 @@
  */
 import type { RedirectRule, RouterConfig } from '../../config/model.js';
 import { readRedirectCounters } from '../../nft/counters.js';
-import { sortRules } from '../../plan/ruleset.js';
+import { addressMapName, sortRules } from '../../plan/ruleset.js';
 import type { Runner } from '../../system/command.js';
 import type { RuleConnections } from '../metrics.js';
 
@@ -38,7 +38,8 @@ export class CounterCache {
     if (Date.now() - this.readAt < interval) return;
     const started = Date.now();
     const families = [...new Set(config.addresses.map((a) => a.family))];
-    this.inFlight = readRedirectCounters(this.runner, families)
+    const maps = families.map((family) => ({ family, name: addressMapName(family) }));
+    this.inFlight = readRedirectCounters(this.runner, maps)
       .then((values) => {
         this.values = values;
       })
