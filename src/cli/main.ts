@@ -38,6 +38,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
     load: async () => (await import('./commands/status.js')).statusCommand,
     summary: "show a running agent's conditions and per-rule connections",
   },
+  manifests: {
+    load: async () => (await import('./commands/manifests.js')).manifestsCommand,
+    summary: 'print the Kubernetes objects that run a router (kubectl apply -f -)',
+  },
 };
 
 function mainHelp(): string {
