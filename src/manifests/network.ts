@@ -10,17 +10,30 @@ export const NAD_CNI_VERSION = '0.4.0';
  * The standard macvlan CNI config (no IPAM: "ipam": {} gives an interface without addresses, and
  * the agent adds the egress addresses itself after validating them), on the EgressRouter's master
  * and mode. Adopt mode: the agent adopts the interface Multus attached.
+ *
+ * With an IPv6 address the agent needs the interface's ndisc_notify on (the kernel then announces
+ * each new address with an unsolicited neighbour advertisement); it is a per-interface sysctl that
+ * does not exist when the pod's sysctls are applied, so the tuning plugin sets it, chained after
+ * macvlan in a conflist.
  */
 export function macvlanConfig(input: RouterInput): Record<string, unknown> {
   const macvlan = input.config.macvlan;
-  return {
-    cniVersion: NAD_CNI_VERSION,
-    name: input.name,
+  const plugin = {
     type: 'macvlan',
     ...(macvlan.master !== undefined ? { master: macvlan.master } : {}),
     mode: macvlan.mode.toLowerCase(),
     ...(macvlan.mtu !== undefined ? { mtu: macvlan.mtu } : {}),
     ipam: {},
+  };
+  if (!input.config.addresses.some((a) => a.family === 6))
+    return { cniVersion: NAD_CNI_VERSION, name: input.name, ...plugin };
+  return {
+    cniVersion: NAD_CNI_VERSION,
+    name: input.name,
+    plugins: [
+      plugin,
+      { type: 'tuning', sysctl: { [`net.ipv6.conf.${input.egressInterface}.ndisc_notify`]: '1' } },
+    ],
   };
 }
 

@@ -53,20 +53,60 @@ const FIELDS: Record<string, { required: boolean; check: Check }> = {
   },
 };
 
-export function macvlanConfigProblems(config: unknown): string[] {
-  if (typeof config !== 'object' || config === null || Array.isArray(config))
-    return ['must be a JSON object'];
-  const record = config as Record<string, unknown>;
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A macvlan network config; inside a conflist a plugin carries no cniVersion or name of its own. */
+export function macvlanConfigProblems(config: unknown, standalone = true): string[] {
+  if (!isRecord(config)) return ['must be a JSON object'];
   const problems: string[] = [];
   for (const [key, field] of Object.entries(FIELDS)) {
-    if (record[key] === undefined) {
+    if (!standalone && (key === 'cniVersion' || key === 'name')) {
+      if (config[key] !== undefined) problems.push(`${key}: belongs to the conflist, not the plugin`);
+      continue;
+    }
+    if (config[key] === undefined) {
       if (field.required) problems.push(`${key}: required`);
       continue;
     }
-    const problem = field.check(record[key]);
+    const problem = field.check(config[key]);
     if (problem) problems.push(`${key}: ${problem}`);
   }
-  for (const key of Object.keys(record))
+  for (const key of Object.keys(config))
     if (!(key in FIELDS)) problems.push(`${key}: not a macvlan plugin field`);
+  return problems;
+}
+
+/**
+ * A NetworkAttachmentDefinition's config: a macvlan network config, or a conflist (cniVersion,
+ * name, plugins) whose first plugin is macvlan, optionally followed by the tuning plugin setting
+ * sysctls (its "sysctl" map of strings, as the tuning plugin documents it).
+ */
+export function nadConfigProblems(config: unknown): string[] {
+  if (!isRecord(config)) return ['must be a JSON object'];
+  if (!('plugins' in config)) return macvlanConfigProblems(config);
+  const problems: string[] = [];
+  for (const key of Object.keys(config))
+    if (!['cniVersion', 'name', 'plugins', 'disableCheck'].includes(key))
+      problems.push(`${key}: not a conflist field`);
+  for (const key of ['cniVersion', 'name'] as const) {
+    const problem = FIELDS[key]!.check(config[key]);
+    if (problem) problems.push(`${key}: ${problem}`);
+  }
+  const plugins = Array.isArray(config.plugins) ? config.plugins : [];
+  if (plugins.length === 0) return [...problems, 'plugins: must be a non-empty list'];
+  problems.push(...macvlanConfigProblems(plugins[0], false).map((p) => `plugins[0].${p}`));
+  for (const [i, plugin] of plugins.slice(1).entries()) {
+    const at = `plugins[${i + 1}]`;
+    if (!isRecord(plugin) || plugin.type !== 'tuning') {
+      problems.push(`${at}: only the tuning plugin is expected after macvlan`);
+      continue;
+    }
+    for (const key of Object.keys(plugin))
+      if (!['type', 'sysctl'].includes(key)) problems.push(`${at}.${key}: not used here`);
+    const sysctl = plugin.sysctl;
+    if (!isRecord(sysctl) || !Object.values(sysctl).every((v) => typeof v === 'string'))
+      problems.push(`${at}.sysctl: must map sysctl names to string values`);
+  }
   return problems;
 }

@@ -17,7 +17,7 @@ import {
   one,
   parseStream,
 } from './generate.js';
-import { macvlanConfigProblems } from './macvlanCni.js';
+import { macvlanConfigProblems, nadConfigProblems } from './macvlanCni.js';
 import {
   builtinProblems,
   customResourceProblems,
@@ -155,7 +155,7 @@ describe('manifests: every object validates offline, strictly', () => {
       expect(docs.length).toBeGreaterThanOrEqual(5);
       for (const doc of docs) expect(await problemsOf(doc), `${doc.kind} ${doc.metadata.name}`).toEqual([]);
       for (const nad of ofKind(docs, 'NetworkAttachmentDefinition'))
-        expect(macvlanConfigProblems(JSON.parse((nad.spec as { config: string }).config))).toEqual([]);
+        expect(nadConfigProblems(JSON.parse((nad.spec as { config: string }).config))).toEqual([]);
     });
   }
 
@@ -435,6 +435,41 @@ describe('manifests: the Deployment', () => {
     expect((dual as Deployment).spec.template.spec.securityContext.sysctls).toEqual([
       { name: 'net.ipv4.ip_forward', value: '1' },
       { name: 'net.ipv6.conf.all.forwarding', value: '1' },
+    ]);
+  });
+
+  it("the NAD is a plain macvlan on the config's master and mode; with IPv6, tuning turns ndisc_notify on", async () => {
+    const plain = one(
+      await manifests(['deploy/egressrouter.yaml', ...CLUSTER_CIDRS]),
+      'NetworkAttachmentDefinition',
+    );
+    expect(JSON.parse((plain.spec as { config: string }).config)).toEqual({
+      cniVersion: '0.4.0',
+      name: 'egress-router',
+      type: 'macvlan',
+      master: 'ens4',
+      mode: 'bridge',
+      ipam: {},
+    });
+    const dual = one(
+      await manifests([
+        'examples/egressrouter-dualstack.yaml',
+        '--namespace',
+        'egress',
+        '--interface',
+        'egress0',
+        ...CLUSTER_CIDRS,
+      ]),
+      'NetworkAttachmentDefinition',
+    );
+    const config = JSON.parse((dual.spec as { config: string }).config) as { plugins: unknown[] };
+    expect(config.plugins).toEqual([
+      expect.objectContaining({ type: 'macvlan', ipam: {} }),
+      { type: 'tuning', sysctl: { 'net.ipv6.conf.egress0.ndisc_notify': '1' } },
+    ]);
+    expect(nadConfigProblems(config)).toEqual([]);
+    expect(nadConfigProblems({ ...config, plugins: [...config.plugins, { type: 'bridge' }] })).toEqual([
+      'plugins[2]: only the tuning plugin is expected after macvlan',
     ]);
   });
 
