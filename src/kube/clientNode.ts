@@ -2,8 +2,9 @@
  * KubeApi on @kubernetes/client-node. Only the generated request factories and response
  * processors of the two API groups used are loaded (CustomObjectsApi for the EgressRouter,
  * CoreV1Api for Events), not the package's index, which pulls in every API and every auth
- * plugin: measured on Node 20, +43 MB RSS this way against +73 MB for the index. The paths are
- * those of the pinned version in package.json.
+ * plugin. Measured on Node 20 beside the agent's own modules, after GC: +25 MB RSS and about
+ * 1.4 s to load this way, +51 MB and 2.5 s for the index. The paths are those of the version
+ * pinned in package.json.
  *
  * Authentication is the pod's: the service-account token as a bearer token, re-read from its
  * file every minute (the kubelet rotates it), and the cluster CA for TLS, on one keep-alive agent.

@@ -8,7 +8,8 @@
  *   rendering the nft batch from YAML: 259 MB (+9.8 KiB a rule);
  * - the nft JSON batch, written to /tmp before every load: 75 bytes a rule;
  * - issue 15's scale run: apply peaked at 378 MB with 131,070 rules (+2.5 KiB a rule);
- * - @kubernetes/client-node for --report-status: +43 MB RSS once loaded (see docs in src/kube).
+ * - @kubernetes/client-node for --report-status: +25 MB RSS after GC, +43 MB before the first
+ *   collection (src/kube/clientNode.ts).
  * The peak (the limit) is parsing a YAML config, which both the init container and every reload
  * in `run` do; the steady state (the request) is the table model and the config held in memory.
  */
