@@ -5,6 +5,7 @@ import { objectLabels } from './names.js';
 import type { KubeObject, Manifest } from './types.js';
 
 export const CONFIG_DIR = '/etc/egress-router';
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 const KEYS: Record<InputFormat, string> = {
   EgressRouter: 'egressrouter.yaml',
@@ -46,11 +47,29 @@ export function egressRouterObject(input: RouterInput): Manifest | undefined {
     metadata?: Record<string, unknown>;
     spec?: unknown;
   };
-  // Only what the API keeps: no status (the agent's to write), nothing unknown.
+  // Only what a client may set: no status (the agent's to write), none of the fields the API
+  // server fills in (a config saved with `kubectl get -o yaml` carries them, and a stale
+  // resourceVersion would make `kubectl apply` fail).
+  const {
+    uid: _uid,
+    resourceVersion: _resourceVersion,
+    creationTimestamp: _creationTimestamp,
+    generation: _generation,
+    managedFields: _managedFields,
+    selfLink: _selfLink,
+    annotations,
+    ...kept
+  } = metadata ?? {};
+  const { [LAST_APPLIED]: _lastApplied, ...keptAnnotations } = (annotations ?? {}) as Record<string, string>;
   const object = {
     apiVersion,
     kind,
-    metadata: { ...(metadata ?? {}), name: input.name, namespace: input.namespace },
+    metadata: {
+      ...kept,
+      ...(Object.keys(keptAnnotations).length > 0 ? { annotations: keptAnnotations } : {}),
+      name: input.name,
+      namespace: input.namespace,
+    },
     spec,
   } as unknown as KubeObject;
   return {

@@ -269,6 +269,11 @@ export async function manifestsCommand(argv: readonly string[], io: Io): Promise
   }
   const options = agentOptionsFrom(values);
   const healthAddr = values['health-addr'] ?? `:${healthAddrFrom(undefined).port}`;
+  const healthHost = healthAddrFrom(healthAddr).host;
+  if (healthHost !== undefined && healthHost !== '0.0.0.0' && healthHost !== '::')
+    throw new UsageError(
+      `--health-addr ${healthAddr}: the kubelet probes the pod's own address, so the health server must listen on every address (:PORT)`,
+    );
   const cidrs = clusterCidrs(values['cluster-cidr']);
   if (cidrs.length === 0)
     throw new UsageError(

@@ -507,6 +507,23 @@ describe('manifests: the Deployment', () => {
     expect(mainOf(without).volumes.some((v) => v.projected)).toBe(false);
   });
 
+  it('emits the EgressRouter without status or server-set metadata (a config saved with kubectl get -o yaml)', async () => {
+    const saved = egressRouterText('saved', 'ns').replace(
+      'metadata:\n',
+      'metadata:\n  uid: 0f1e\n  resourceVersion: "4711"\n  generation: 3\n  creationTimestamp: "2026-01-01T00:00:00Z"\n' +
+        '  labels: { team: a }\n  annotations: { kubectl.kubernetes.io/last-applied-configuration: "{}", note: kept }\n',
+    );
+    const text = `${saved}status:\n  conditions: []\n`;
+    const router = one(await manifests(['-', ...CLUSTER_CIDRS], text), 'EgressRouter');
+    expect(router.metadata).toEqual({
+      name: 'saved',
+      namespace: 'ns',
+      labels: { team: 'a' },
+      annotations: { note: 'kept' },
+    });
+    expect(Object.keys(router)).toEqual(['apiVersion', 'kind', 'metadata', 'spec']);
+  });
+
   it('stores the config verbatim in the ConfigMap, where the agent reads it, and the agent accepts it', async () => {
     for (const file of ['examples/egressrouter.yaml', 'examples/cni.json']) {
       const docs = await manifests([file, '--namespace', 'egress', ...CLUSTER_CIDRS]);
@@ -686,6 +703,10 @@ describe('manifests: bad input is refused with the field and the reason, exit 2'
       error: /--cluster-cidr: must be a CIDR/,
     },
     { args: ['--from-env', ...CLUSTER_CIDRS], error: /--from-env has no name/ },
+    {
+      args: ['examples/egressrouter.yaml', ...CLUSTER_CIDRS, '--health-addr', '127.0.0.1:9099'],
+      error: /the kubelet probes the pod's own address/,
+    },
     { args: [], error: /missing CONFIG/ },
   ];
   for (const c of cases) {
