@@ -105,11 +105,15 @@ function advertInterval(text: string | undefined): string | undefined {
 }
 
 function haSettings(values: Values, namespace: string, name: string): HaSettings | undefined {
-  const haOnly = ['ha-group', 'ha-priority', 'ha-advert-interval'] as const;
   if (!values.ha) {
-    const given = haOnly.filter((flag) => values[flag] !== undefined);
-    if (values['ha-peer'].length > 0) given.push('ha-peer' as never);
-    if (given.length > 0) throw new UsageError(`--${given[0]} needs --ha`);
+    const given: Record<string, boolean> = {
+      'ha-group': values['ha-group'] !== undefined,
+      'ha-priority': values['ha-priority'] !== undefined,
+      'ha-advert-interval': values['ha-advert-interval'] !== undefined,
+      'ha-peer': values['ha-peer'].length > 0,
+    };
+    const flag = Object.keys(given).find((name) => given[name]);
+    if (flag) throw new UsageError(`--${flag} needs --ha`);
     return undefined;
   }
   const peers = values['ha-peer'].map((peer) => {
@@ -137,7 +141,11 @@ function checkedNamespace(text: string, flag: string): string {
   return text;
 }
 
-/** "[NS/]key=value[,key=value]" → a peer; a namespace prefix is the text before the first '/' that precedes '='. */
+/**
+ * "[NS/]key=value[,key=value]" → a peer. The text before a '/' that comes before the first '=' is
+ * the namespace unless it has a dot (then it is a label prefix: app.kubernetes.io/name=x); a
+ * label prefix without a dot needs the namespace written first (ns/example/key=v).
+ */
 export function parsePodPeer(text: string): PolicyPeer {
   const equals = text.indexOf('=');
   const slash = text.indexOf('/');
@@ -169,9 +177,12 @@ function networkPolicySettings(values: Values): NetworkPolicySettings | undefine
     checkedNamespace(ns, '--allow-metrics-namespace'),
   );
   if (!values['network-policy']) {
-    const flag = ['allow-namespace', 'allow-pods', 'allow-metrics-namespace'].find(
-      (f) => (values[f as 'allow-pods'] as string[]).length > 0,
-    );
+    const lists = {
+      'allow-namespace': values['allow-namespace'],
+      'allow-pods': values['allow-pods'],
+      'allow-metrics-namespace': values['allow-metrics-namespace'],
+    };
+    const flag = Object.entries(lists).find(([, list]) => list.length > 0)?.[0];
     if (flag) throw new UsageError(`--${flag} only shapes the NetworkPolicy: add --network-policy`);
     return undefined;
   }

@@ -3,6 +3,7 @@
 // published EgressRouter schema; two routers side by side never select or reference each other.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parsePodPeer } from '../../../src/cli/commands/manifests.js';
 import { loadConfigText } from '../../../src/config/load.js';
 import { DEFAULT_OPTIONS } from '../../../src/config/model.js';
 import { defaultHaGroup, routerNameProblem } from '../../../src/manifests/names.js';
@@ -607,6 +608,23 @@ describe('manifests: the Service and the NetworkPolicy', () => {
       { protocol: 'UDP', port: 1, endPort: 65535 },
       { protocol: 'SCTP', port: 1, endPort: 65535 },
     ]);
+  });
+});
+
+describe('manifests: --allow-pods', () => {
+  it('reads [NAMESPACE/]KEY=VALUE[,KEY=VALUE], telling a namespace from a label prefix by its dot', () => {
+    expect(parsePodPeer('app=x')).toEqual({ podLabels: { app: 'x' } });
+    expect(parsePodPeer('team-b/app=x,tier=web')).toEqual({
+      namespace: 'team-b',
+      podLabels: { app: 'x', tier: 'web' },
+    });
+    expect(parsePodPeer('app.kubernetes.io/name=x')).toEqual({
+      podLabels: { 'app.kubernetes.io/name': 'x' },
+    });
+    expect(parsePodPeer('ns/example/key=v')).toEqual({ namespace: 'ns', podLabels: { 'example/key': 'v' } });
+    expect(parsePodPeer('app=')).toEqual({ podLabels: { app: '' } });
+    expect(() => parsePodPeer('app=x,app=y')).toThrow(/names the label app twice/);
+    expect(() => parsePodPeer('app=x y')).toThrow(/valid label keys and values/);
   });
 });
 
