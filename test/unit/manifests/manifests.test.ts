@@ -3,6 +3,7 @@
 // published EgressRouter schema; two routers side by side never select or reference each other.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { parsePodPeer } from '../../../src/cli/commands/manifests.js';
 import { loadConfigText } from '../../../src/config/load.js';
 import { DEFAULT_OPTIONS } from '../../../src/config/model.js';
@@ -523,6 +524,21 @@ describe('manifests: the Deployment', () => {
       annotations: { note: 'kept' },
     });
     expect(Object.keys(router)).toEqual(['apiVersion', 'kind', 'metadata', 'spec']);
+  });
+
+  it('the ConfigMap keeps the config byte for byte through the YAML output (trailing spaces, tabs, no final newline)', async () => {
+    const base = egressRouterText('odd', 'ns');
+    const texts = [
+      `# trailing spaces   \n#\ttab\n\n${base}`,
+      base.trimEnd(),
+      `${base}\n\n\n`,
+      JSON.stringify(YAML.parse(base)),
+    ];
+    for (const text of texts) {
+      const docs = await manifests(['-', ...CLUSTER_CIDRS], text);
+      const data = (one(docs, 'ConfigMap') as KubeDoc & { data: Record<string, string> }).data;
+      expect(Object.values(data)).toEqual([text]);
+    }
   });
 
   it('stores the config verbatim in the ConfigMap, where the agent reads it, and the agent accepts it', async () => {
