@@ -63,7 +63,7 @@ export class EventRecorder implements StatusSink {
   private tokens: number;
   private refilledAt: number;
   private uid: string | undefined;
-  private uidKnown = false;
+  private uidReadAt: number | undefined;
   private running: Promise<void> | undefined;
   private retryTimer: { cancel(): void } | undefined;
   private sequence = 0;
@@ -154,10 +154,15 @@ export class EventRecorder implements StatusSink {
     return true;
   }
 
+  /**
+   * The EgressRouter's uid: without it `kubectl describe egressrouter` does not list the Event.
+   * Read again after 10 minutes (the object may have been deleted and created anew), or after one
+   * minute when it could not be read.
+   */
   private async involvedUid(): Promise<string | undefined> {
-    if (!this.uidKnown) {
-      // Without the uid `kubectl describe egressrouter` does not list the Event; one try is enough.
-      this.uidKnown = true;
+    const now = this.options.clock.now();
+    if (this.uidReadAt === undefined || now - this.uidReadAt > (this.uid ? 600_000 : 60_000)) {
+      this.uidReadAt = now;
       this.uid = await this.options.api.getEgressRouter().then(
         (object) => object.uid,
         () => undefined,

@@ -173,6 +173,24 @@ describe('events', () => {
     await events.stop();
   });
 
+  it('refers to the object by uid, read again after 10 minutes (the object may have been created anew)', async () => {
+    const events = await recorder();
+    const uids = () =>
+      posts().map((p) => (p.body as { involvedObject: { uid?: string } }).involvedObject.uid);
+    events.publish(snapshot({ notices: [applied] }));
+    await vi.waitFor(() => expect(posts()).toHaveLength(1));
+    server.routers.delete(`${NS}/${NAME}`);
+    const recreated = server.putRouter(NS, NAME);
+    (recreated.metadata as { uid: string }).uid = 'uid-new';
+    events.publish(snapshot({ notices: [degraded] }));
+    await vi.waitFor(() => expect(posts()).toHaveLength(2));
+    clock.advance(600_001);
+    events.publish(snapshot({ notices: [{ ...degraded, message: 'later' }] }));
+    await vi.waitFor(() => expect(posts()).toHaveLength(3));
+    expect(uids()).toEqual([`uid-${NAME}`, `uid-${NAME}`, 'uid-new']);
+    await events.stop();
+  });
+
   it('messages are cut to 1 KiB on a character boundary', () => {
     expect(truncateMessage('x'.repeat(10))).toBe('x'.repeat(10));
     const long = truncateMessage('é'.repeat(1000));
