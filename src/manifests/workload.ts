@@ -2,7 +2,6 @@
  * The router's Deployment (init container `apply`, main container `run`) and, for the HA
  * variant, its PodDisruptionBudget.
  */
-import { planInterface } from '../plan/interfacePlan.js';
 import { configPath } from './config.js';
 import { type RouterInput, reportsStatus } from './input.js';
 import { objectLabels, selectorLabels } from './names.js';
@@ -116,16 +115,25 @@ function apiAccessVolume(): Volume {
   };
 }
 
+/**
+ * The pod-wide sysctls the agent needs and cannot set itself (/proc/sys is read-only in the pod):
+ * forwarding for each address family the router has. The per-interface ndisc_notify for IPv6 is
+ * the NetworkAttachmentDefinition's (the tuning plugin), as net1 does not exist yet here.
+ */
+export function podSysctls(input: RouterInput): { name: string; value: string }[] {
+  const families = new Set(input.config.addresses.map((a) => a.family));
+  return [
+    ...(families.has(4) ? [{ name: 'net.ipv4.ip_forward', value: '1' }] : []),
+    ...(families.has(6) ? [{ name: 'net.ipv6.conf.all.forwarding', value: '1' }] : []),
+  ];
+}
+
 export function deployment(input: RouterInput): Manifest {
   const status = reportsStatus(input);
   const rules = input.config.redirectRules.length;
   const initResources = routerResources(rules, { reportStatus: false });
   const mainResources = routerResources(rules, { reportStatus: status });
-  const sysctls = planInterface(input.config, {
-    egressInterface: input.egressInterface,
-    clusterInterface: 'eth0',
-    healthPort: input.healthPort,
-  }).sysctls.map((s) => ({ name: s.key, value: s.value }));
+  const sysctls = podSysctls(input);
   const configMount = { name: 'config', mountPath: '/etc/egress-router', readOnly: true };
   const tmpMount = { name: 'tmp', mountPath: '/tmp' };
   const init: Container = {
