@@ -40,7 +40,7 @@ export function renderYaml(manifests: readonly Manifest[], header: string): stri
   return `${commentLines(header)
     .split('\n')
     .map((line) => `#${line}`)
-    .join('\n')}\n${body}`;
+    .join('\n')}\n\n${body}`;
 }
 
 export function renderJson(manifests: readonly Manifest[]): string {
