@@ -89,6 +89,7 @@ export class Agent {
   private resyncTimer: NodeJS.Timeout | undefined;
   private engine: HaEngine | undefined;
   private engineStarting: Promise<void> | undefined;
+  private readonly lateSinks: StatusSink[] = [];
 
   constructor(settings: AgentSettings) {
     this.settings = settings;
@@ -191,6 +192,12 @@ export class Agent {
       default:
         return;
     }
+  }
+
+  /** Adds a sink once it is ready (stopped with the agent). */
+  addSink(sink: StatusSink): void {
+    this.lateSinks.push(sink);
+    this.reconciler.addSink(sink);
   }
 
   request(trigger: Trigger): Promise<void> {
@@ -319,7 +326,8 @@ export class Agent {
         log.error(`cleanup on exit failed: ${(error as Error).message}`);
       }
     }
-    for (const sink of this.settings.sinks ?? []) await sink.stop().catch(() => undefined);
+    for (const sink of [...(this.settings.sinks ?? []), ...this.lateSinks])
+      await sink.stop().catch(() => undefined);
     await this.server?.close();
   }
 }

@@ -43,6 +43,7 @@ export interface ReconcilerDeps {
   readonly options: ApplyOptions;
   readonly loadConfig: () => Promise<ConfigLoad>;
   readonly log: Logger;
+  /** Sinks known at start; more may join later (addSink). */
   readonly sinks: readonly StatusSink[];
   readonly version: string;
   readonly now?: () => Date;
@@ -94,8 +95,11 @@ export class Reconciler {
   master: string | undefined;
   snapshot: StatusSnapshot;
 
+  private readonly sinks: StatusSink[];
+
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
+    this.sinks = [...deps.sinks];
     this.now = deps.now ?? (() => new Date());
     this.conditions = initialConditions(this.now());
     this.snapshot = this.makeSnapshot([], undefined);
@@ -420,6 +424,12 @@ export class Reconciler {
     };
   }
 
+  /** A sink that starts late (the Kubernetes status writer loads in the background); it gets the current snapshot at once. */
+  addSink(sink: StatusSink): void {
+    this.sinks.push(sink);
+    sink.publish(this.snapshot);
+  }
+
   /** Publishes a snapshot without a pass (an HA role change between passes). */
   republish(notices: readonly Notice[] = []): void {
     this.publish(notices, undefined);
@@ -427,7 +437,7 @@ export class Reconciler {
 
   private publish(notices: readonly Notice[], pass: PassSummary | undefined): void {
     this.snapshot = this.makeSnapshot(notices, pass);
-    for (const sink of this.deps.sinks) {
+    for (const sink of this.sinks) {
       try {
         sink.publish(this.snapshot);
       } catch (error) {

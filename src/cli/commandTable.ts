@@ -9,6 +9,7 @@ import {
   COMPLETION_FLAGS,
   DEMO_FLAGS,
   type FlagTable,
+  MANIFESTS_FLAGS,
   RENDER_FLAGS,
   RUN_FLAGS,
   SHELLS,
@@ -52,6 +53,12 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     flags: CLEANUP_FLAGS,
     positional: 'config',
     load: async () => (await import('./commands/apply.js')).cleanupCommand,
+  },
+  manifests: {
+    summary: 'print the Kubernetes objects that run a router, from its EgressRouter',
+    flags: MANIFESTS_FLAGS,
+    positional: 'config',
+    load: async () => (await import('./commands/manifests.js')).manifestsCommand,
   },
   run: {
     summary: 'apply, then keep it true: reload, repair drift, serve health and status',

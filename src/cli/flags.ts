@@ -164,6 +164,10 @@ export const RUN_FLAGS = {
     value: 'ADDR',
     help: 'an IPv6 address of a peer, for LANs that drop multicast (repeatable)',
   },
+  'report-status': {
+    type: 'boolean',
+    help: "write the conditions to the EgressRouter's status and send Events (in-cluster service account)",
+  },
   'ready-requires-gateway': {
     type: 'string',
     value: 'on|off',
@@ -171,6 +175,87 @@ export const RUN_FLAGS = {
     help: 'Available and /readyz follow the gateway (default on under --ha, off for one router: it would remove the only endpoint)',
   },
   ...SYSTEM_FLAGS,
+} as const satisfies FlagTable;
+
+export const MANIFESTS_FLAGS = {
+  output: {
+    type: 'string',
+    short: 'o',
+    default: 'yaml',
+    value: 'yaml|json',
+    complete: ['yaml', 'json'],
+    help: 'yaml (default, for kubectl apply -f -) or json (a v1 List)',
+  },
+  namespace: { type: 'string', value: 'NS', help: "the namespace (default: CONFIG's metadata.namespace)" },
+  'cluster-cidr': {
+    type: 'string',
+    multiple: true,
+    default: [] as string[],
+    value: 'CIDR',
+    help: "the cluster and service networks (repeatable; at least one): the pod's own traffic to them must not take the egress route",
+  },
+  image: {
+    type: 'string',
+    value: 'IMAGE',
+    help: "the agent's image (default quay.io/example/egress-router-agent:VERSION)",
+  },
+  ha: {
+    type: 'boolean',
+    help: 'two replicas on two nodes sharing the address with VRRP, and a PodDisruptionBudget',
+  },
+  'ha-group': {
+    type: 'string',
+    value: 'N',
+    help: 'VRRP router id 1-255 (default: derived from namespace/name)',
+  },
+  'ha-priority': { type: 'string', value: 'P', help: "VRRP priority 1-254 (default: the agent's, 100)" },
+  'ha-advert-interval': {
+    type: 'string',
+    value: 'SECONDS',
+    help: "VRRP advertisement interval, 0.01-40.95 (default: the agent's, 0.1)",
+  },
+  'ha-peer': {
+    type: 'string',
+    multiple: true,
+    default: [] as string[],
+    value: 'ADDR',
+    help: 'a unicast VRRP peer (repeatable), for LANs that drop multicast',
+  },
+  'network-policy': {
+    type: 'boolean',
+    help: 'a NetworkPolicy: only the clients named below reach the router',
+  },
+  'allow-namespace': {
+    type: 'string',
+    multiple: true,
+    default: [] as string[],
+    value: 'NAME',
+    help: 'every pod of namespace NAME may connect (repeatable)',
+  },
+  'allow-pods': {
+    type: 'string',
+    multiple: true,
+    default: [] as string[],
+    value: '[NS/]K=V[,K=V]',
+    help: "pods with these labels, in NS or the router's namespace (repeatable)",
+  },
+  'allow-metrics-namespace': {
+    type: 'string',
+    multiple: true,
+    default: [] as string[],
+    value: 'NAME',
+    help: 'pods of NAME may reach the health port, e.g. Prometheus (repeatable)',
+  },
+  monitoring: { type: 'boolean', help: 'a PodMonitor and a PrometheusRule (Prometheus Operator)' },
+  crd: { type: 'boolean', help: 'the EgressRouter CustomResourceDefinition first; alone, only the CRD' },
+  kind: {
+    type: 'string',
+    multiple: true,
+    default: [] as string[],
+    value: 'KIND',
+    help: 'print only objects of this kind (repeatable)',
+  },
+  ...CONFIG_FLAGS,
 } as const satisfies FlagTable;
 
 export const STATUS_FLAGS = {

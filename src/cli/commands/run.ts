@@ -1,5 +1,5 @@
 import { Agent, fingerprintOf, type HaSettings } from '../../agent/agent.js';
-import { createLogger, LOG_LEVELS, type LogLevel } from '../../agent/logger.js';
+import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../../agent/logger.js';
 import type { ConfigLoad } from '../../agent/reconciler.js';
 import { parseIp } from '../../config/ip.js';
 import { formatIssue } from '../../config/issues.js';
@@ -71,6 +71,29 @@ export function haSettingsFrom(values: Record<string, unknown>): HaSettings | un
     advertIntervalSeconds: advert,
     unicastPeers: peers,
   };
+}
+
+/**
+ * `--report-status`: the Kubernetes client loads in the background (about a second) beside the
+ * first pass, and joins as a sink once ready; without a cluster it says why and the data plane
+ * goes on. Loaded only here, so an agent without the flag pays nothing for it.
+ */
+async function reportStatus(agent: Agent, readConfig: () => Promise<ConfigLoad>, log: Logger): Promise<void> {
+  try {
+    const loaded = await readConfig();
+    const name = loaded.ok ? loaded.config.name : undefined;
+    if (!name) {
+      log.error('--report-status: the config names no EgressRouter (metadata.name); status is not written');
+      return;
+    }
+    const { createKubernetesSinks } = await import('../../kube/index.js');
+    const namespace = loaded.ok ? loaded.config.namespace : undefined;
+    const sinks = await createKubernetesSinks({ name, ...(namespace ? { namespace } : {}), log });
+    for (const sink of sinks) agent.addSink(sink);
+    log.info({ name, namespace }, 'writing status to the EgressRouter');
+  } catch (error) {
+    log.error(`--report-status: ${(error as Error).message}; the router runs on without writing status`);
+  }
 }
 
 function onOff(text: string | undefined, flag: string): boolean | undefined {
@@ -181,6 +204,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     void agent.request('signal');
   };
   process.on('SIGHUP', onHup);
+  if (values['report-status']) void reportStatus(agent, readConfig, log);
   try {
     await agent.start();
   } catch (error) {
