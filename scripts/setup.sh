@@ -9,10 +9,10 @@ cd "$(dirname "$0")/.."
 # conntrack (flushing stale flows), keepalived (HA) and ipv6toolkit (na6: unsolicited
 # neighbour advertisements) too. The rest is for the tests, CI and benchmarks: socat, ncat,
 # tcpdump, curl and python3 make and watch traffic; prometheus brings promtool (its server is
-# never started); zsh checks the completion script.
+# never started); zsh checks the completion script; openssl makes the API-server stand-in's certificate.
 PACKAGES=(
   nftables iproute2 iputils-arping iputils-ping conntrack keepalived ipv6toolkit
-  util-linux socat ncat tcpdump curl python3 zsh prometheus
+  util-linux socat ncat tcpdump curl python3 zsh prometheus openssl
 )
 missing=()
 for pkg in "${PACKAGES[@]}"; do
