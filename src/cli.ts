@@ -13,9 +13,20 @@ import { enableCompileCache } from './cli/compileCache.js';
 enableCompileCache();
 const { main } = await import('./cli/main.js');
 
+// A reader that goes away (`apply | head -1`) must not abort a half-done apply: output errors
+// (EPIPE) are dropped, and the command finishes and rolls back or verifies as it would.
+let stdoutOpen = true;
+let stderrOpen = true;
+process.stdout.on('error', () => {
+  stdoutOpen = false;
+});
+process.stderr.on('error', () => {
+  stderrOpen = false;
+});
+
 main(process.argv.slice(2), {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
+  out: (text) => stdoutOpen && process.stdout.write(text),
+  err: (text) => stderrOpen && process.stderr.write(text),
   env: process.env,
   // Loaded on use: it pulls in the config loader (zod, yaml), which --version, status and
   // completion do not need.

@@ -49,6 +49,8 @@ export interface AgentSettings {
   readonly ruleSeriesLimit?: number;
   /** A pass running longer than this makes /healthz fail (the loop is stuck). */
   readonly stuckAfterMs?: number;
+  /** A pass running longer than this is reported (Degraded PassStuck) while it goes on. */
+  readonly slowPassMs?: number;
   /** Active/standby under VRRP (keepalived). */
   readonly ha?: HaSettings;
   /** Available follows the gateway; default: on under HA, off for a single router. */
@@ -288,6 +290,14 @@ export class Agent {
     if (this.settings.configPath)
       this.stoppables.push(watchConfigDirectory(this.settings.configPath, () => void this.request('config')));
     this.resyncTimer = setInterval(() => void this.request('resync'), this.settings.resyncMs);
+    const watchdog = setInterval(() => {
+      const started = this.scheduler.passStartedAt;
+      const slow = this.settings.slowPassMs ?? 60_000;
+      if (started !== undefined && Date.now() - started > slow)
+        this.reconciler.reportStuck((Date.now() - started) / 1000);
+    }, 1_000);
+    watchdog.unref();
+    this.stoppables.push({ stop: () => clearInterval(watchdog) });
     void this.request('startup');
   }
 

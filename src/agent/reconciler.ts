@@ -17,6 +17,7 @@ import {
   type PassOutcome,
   type Problem,
   rfc3339,
+  setConditions,
 } from './conditions.js';
 import type { ApplyOptions } from './context.js';
 import type { Effects } from './effects.js';
@@ -422,6 +423,26 @@ export class Reconciler {
           }
         : {}),
     };
+  }
+
+  /** A pass has run for `seconds`: say so (Degraded) until a pass ends and sets the conditions anew. */
+  reportStuck(seconds: number): void {
+    if (this.conditions.Degraded.reason === 'PassStuck' && this.conditions.Degraded.status === 'True') return;
+    this.conditions = setConditions(
+      this.conditions,
+      {
+        Degraded: {
+          status: 'True',
+          reason: 'PassStuck',
+          message: `a reconcile pass has been running for ${Math.round(seconds)} s; every command has a deadline, so it should end soon (see the log)`,
+        },
+      },
+      this.now(),
+    );
+    this.publish(
+      [{ type: 'Warning', reason: 'PassStuck', message: `a pass has run for ${Math.round(seconds)} s` }],
+      undefined,
+    );
   }
 
   /** A sink that starts late (the Kubernetes status writer loads in the background); it gets the current snapshot at once. */
