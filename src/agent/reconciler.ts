@@ -243,20 +243,23 @@ export class Reconciler {
       const standby = ha && ha.role !== 'active' ? this.notServing(ha) : undefined;
       const gatewayDown = this.gateways.filter((g) => !g.reachable);
       const mustServeGateway = this.deps.readyRequiresGateway ?? ha !== undefined;
+      const blocking = result.findings.find((f) => f.blocksTraffic);
       finish(
         {
           kind: 'applied',
           summary: this.summary(config),
           problems,
           ...(standby ? { standby } : {}),
-          ...(!standby && mustServeGateway && gatewayDown.length > 0
-            ? {
-                unavailable: {
-                  reason: 'GatewayUnreachable',
-                  message: `in place, but the gateway does not answer: ${gatewayDown.map((g) => g.gateway).join(', ')}`,
-                },
-              }
-            : {}),
+          ...(!standby && blocking
+            ? { unavailable: { reason: blocking.reason, message: blocking.message } }
+            : !standby && mustServeGateway && gatewayDown.length > 0
+              ? {
+                  unavailable: {
+                    reason: 'GatewayUnreachable',
+                    message: `in place, but the gateway does not answer: ${gatewayDown.map((g) => g.gateway).join(', ')}`,
+                  },
+                }
+              : {}),
           ...(repairs.length > 0
             ? { repaired: `repaired at ${this.lastRepair?.time}: ${repairs.join('; ')}` }
             : {}),

@@ -198,6 +198,18 @@ function convergeAdopted(input: StepInput, link: LinkInfo, plan: LinkPlan): Step
   return { actions: upAndMtu(link, plan, true), findings, notes: [`adopted ${describeLink(link, master)}`] };
 }
 
+/** Up but without carrier: the master is down (or unplugged); nothing can leave. */
+function carrierFinding(link: LinkInfo | undefined): Finding[] {
+  if (!link || !link.flags.includes('UP') || link.flags.includes('LOWER_UP')) return [];
+  return [
+    {
+      reason: 'NoCarrier',
+      message: `${link.ifname} is up but has no carrier (NO-CARRIER): its master link is down or disconnected, so no traffic can leave`,
+      blocksTraffic: true,
+    },
+  ];
+}
+
 export const linkStep: Step = {
   name: STEP,
   reason: 'InterfaceFailed',
@@ -216,7 +228,11 @@ export const linkStep: Step = {
         `the adopted interface ${plan.name} has disappeared from the pod`,
       );
     else result = { actions: createActions(input, plan), freshDevices: [plan.name] };
-    return { ...result, actions: [...sweep, ...result.actions] };
+    return {
+      ...result,
+      actions: [...sweep, ...result.actions],
+      findings: [...(result.findings ?? []), ...(result.freshDevices ? [] : carrierFinding(link))],
+    };
   },
   remove({ options, observed }) {
     const link = observed.pod.links.find((l) => l.ifname === options.egressInterface);

@@ -65,6 +65,8 @@ export interface StepInput {
 export interface Finding {
   readonly reason: string;
   readonly message: string;
+  /** No traffic can pass while it holds (Available False, not only Degraded). */
+  readonly blocksTraffic?: boolean;
 }
 
 export interface StepResult {

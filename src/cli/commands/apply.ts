@@ -124,6 +124,11 @@ export async function applyCommand(argv: readonly string[], io: Io): Promise<num
     for (const note of result.notes) io.out(`${note}\n`);
     for (const warning of result.warnings) io.err(`warning: ${warning}\n`);
     for (const finding of result.findings) io.err(`degraded (${finding.reason}): ${finding.message}\n`);
+    const blocked = result.findings.find((f) => f.blocksTraffic);
+    if (blocked) {
+      io.out(`applied, but no traffic can pass: ${blocked.reason}\n`);
+      return EXIT_FAILURE;
+    }
     const verdict = result.findings.length > 0 ? 'applied, but not as configured' : 'applied';
     io.out(
       result.changes.length === 0
