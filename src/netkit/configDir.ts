@@ -75,3 +75,8 @@ export async function createScratchDir(prefix = 'netkit-'): Promise<ScratchDir> 
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }
+
+/** Removes a directory and everything in it; nothing to do for undefined. */
+export async function removeDir(dir: string | undefined): Promise<void> {
+  if (dir) await rm(dir, { recursive: true, force: true });
+}
