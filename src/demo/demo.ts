@@ -102,10 +102,9 @@ class Demo {
   }
 
   async agentCli(args: string[]): Promise<{ code: number; out: string }> {
-    const result = await runProgram(
-      ['ip', 'netns', 'exec', this.ns.pod, process.execPath, CLI, ...args],
-      { timeoutMs: 10_000 },
-    );
+    const result = await runProgram(['ip', 'netns', 'exec', this.ns.pod, process.execPath, CLI, ...args], {
+      timeoutMs: 10_000,
+    });
     return {
       code: result.exitCode,
       out: `${result.stdout}${result.stderr ? `\n${result.stderr}` : ''}`.trim(),
@@ -164,10 +163,9 @@ class Demo {
 
   private async showMetrics(): Promise<void> {
     const script = `fetch('http://${HEALTH}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`;
-    const metrics = await runProgram(
-      ['ip', 'netns', 'exec', this.ns.pod, process.execPath, '-e', script],
-      { timeoutMs: 10_000 },
-    );
+    const metrics = await runProgram(['ip', 'netns', 'exec', this.ns.pod, process.execPath, '-e', script], {
+      timeoutMs: 10_000,
+    });
     const wanted =
       /^egress_router_(redirect_connections_total|condition\{type="Available",status="True"\}|drift_repairs_total|build_info)/;
     for (const line of metrics.stdout.split('\n')) if (wanted.test(line)) this.out.line(line);
@@ -204,7 +202,7 @@ class Demo {
     out.line(
       `  -> egress ${ADDRESSES.egress} on net1 (macvlan on the node's eth1) -> LAN: dst1 ${ADDRESSES.dst1}, dst2 ${ADDRESSES.dst2}, gateway ${ADDRESSES.gateway} -> far ${ADDRESSES.far}`,
     );
-    await buildNetwork(this.ns);
+    await buildNetwork(this.prefix);
     await this.startServers();
     const started = Date.now();
     const flags = [
