@@ -7,9 +7,10 @@
  * - `runAgentCommand(topo, command, config, launch)`: one-shot (`apply`, `cleanup`, `render`,
  *   `status`, …), bounded; resolves with the exit code and output.
  * - `startAgent(topo, config, launch)`: `run` with JSON logs on stdout, parsed line by line
- *   into `logs`; resolves once the agent's own process is in the pod. Then: `waitForLog`,
- *   `http(path)` to its health port, `signal`, `stop` (SIGTERM, SIGKILL after a bound; rejects
- *   if it had to), `exited`, `memory()`.
+ *   into `logs`; resolves once the agent's own process is in the pod. Then: `waitReady()`
+ *   (/readyz 200), `waitForLog`, `http(path)` to its health port, `signal`, `stop` (SIGTERM,
+ *   SIGKILL after a bound; rejects if it had to, so a test asserts a timely exit by awaiting it),
+ *   `exited`, `memory()`.
  *
  * `ip netns exec` may fork, so the process spawned is not always the agent: the agent's own pid is
  * found among the pod's processes by a marker in its environment (NETKIT_AGENT_ID), which
@@ -134,6 +135,8 @@ export interface AgentProcess {
   waitForLog(predicate: (line: LogLine) => boolean, timeoutMs: number, from?: number): Promise<LogLine>;
   /** HTTP to its health port, from inside its pod. */
   http(path: string, options?: HttpOptions): Promise<HttpReply>;
+  /** Resolves once /readyz answers 200; rejects after timeoutMs or when the agent exits. */
+  waitReady(timeoutMs?: number): Promise<void>;
   signal(signal: NodeJS.Signals): void;
   /**
    * `signal` (default SIGTERM) to the agent's pid, then waits for the exit; resolves with the exit
@@ -267,6 +270,9 @@ export async function startAgent(
     }
   };
 
+  const agentHttp = (path: string, options: HttpOptions = {}) =>
+    http(topo, path, { ns: pod.role, port: healthPort, ...options });
+
   let stopping: Promise<number | undefined> | undefined;
   const stop = (timeoutMs = 10_000, how: NodeJS.Signals = 'SIGTERM') => {
     stopping ??= (async () => {
@@ -297,7 +303,23 @@ export async function startAgent(
     stderr,
     exited,
     waitForLog,
-    http: (path, options = {}) => http(topo, path, { ns: pod.role, port: healthPort, ...options }),
+    http: agentHttp,
+    waitReady: async (timeoutMs = 30_000) => {
+      let last = 'no answer';
+      await pollUntil(
+        async () => {
+          if (gone) throw new Error(`the agent exited before it was ready; last /readyz: ${last}`);
+          const reply = await agentHttp('/readyz');
+          last = `${reply.status} ${reply.body.trim()}`;
+          return reply.status === 200;
+        },
+        timeoutMs,
+        `the agent in ${pod.role} to be ready`,
+        100,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; last /readyz: ${last}`);
+      });
+    },
     signal,
     stop,
     memory: () => memoryOf(agentPid),

@@ -10,16 +10,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   builtFile,
   capture,
+  createScratchDir,
   createTopology,
+  egressRouter,
   listNetns,
   NODE,
   namespacePids,
   OWNER_DIR,
   PLAN,
+  podHasLink,
   pollUntil,
   run,
   type ServerHandle,
   spawnChild,
+  startAgent,
   startServer,
   sweepLeftovers,
   type Topology,
@@ -175,6 +179,38 @@ describe('several router pods on several nodes, one LAN', () => {
         ok: true,
         parsed: { name: 'p1-again', peer: PLAN.client[family] },
       });
+    }
+  });
+
+  it("runs the built agent in a chosen pod with its own node's master: ready, redirecting, stopped by pid", async () => {
+    const dir = await createScratchDir('ert-kit-agent-');
+    try {
+      const config = await dir.write(
+        'p1.yaml',
+        egressRouter({
+          addresses: [{ ip: `${PLAN.egress.v4[0]}/24`, gateway: PLAN.gw.v4 }],
+          rules: [{ destinationIP: PLAN.dst1.v4, port: 8080, protocol: 'TCP', targetPort: 80 }],
+        }),
+      );
+      const agent = await startAgent(topo, config, { pod: 'p1', args: ['--cleanup-on-exit'] });
+      try {
+        expect(agent.pod).toBe('p1');
+        await agent.waitReady();
+        expect(
+          agent.logs.some((l) => l.msg.includes(`in the namespace ${topo.pod('p1').masterNetnsPath}`)),
+        ).toBe(true);
+        expect((await agent.http('/readyz')).status).toBe(200);
+        expect(await tcpRequest(topo, 'client', topo.pod('p1').address.v4, 8080, 'via-agent')).toMatchObject({
+          ok: true,
+          parsed: { name: 'dst1', peer: PLAN.egress.v4[0], port: 80 },
+        });
+      } finally {
+        expect(await agent.stop(15_000)).toBe(0);
+      }
+      expect(agent.logs.at(-1)?.msg).toBe('stopped');
+      expect(await podHasLink(topo, 'net1', 'p1')).toBe(false);
+    } finally {
+      await dir.remove();
     }
   });
 });
