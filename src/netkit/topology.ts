@@ -243,7 +243,7 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
   const layoutOptions = normalize(options);
   planLayout(PLACEHOLDER_PREFIX, layoutOptions);
   const prefix = await choosePrefix(options);
-  return build(planLayout(prefix, layoutOptions), options);
+  return buildTopology(planLayout(prefix, layoutOptions), options);
 }
 
 function normalize(options: TopologyOptions) {
@@ -256,7 +256,7 @@ function normalize(options: TopologyOptions) {
   };
 }
 
-async function build(layout: Layout, options: TopologyOptions): Promise<Topology> {
+async function buildTopology(layout: Layout, options: TopologyOptions): Promise<Topology> {
   const { prefix } = layout;
   /** This run's namespaces that exist now, in creation order. */
   const created = new Set<string>();
