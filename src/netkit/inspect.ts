@@ -3,6 +3,7 @@
  * addresses, the nftables ruleset and the agent's maps, sysctls, policy rules. Readers only: the
  * expectations live with the tests (test/netns/kit/). `pod` arguments default to the first pod.
  */
+import { pollUntil } from './process.js';
 import type { Topology } from './topology.js';
 
 /** The agent's table. */
@@ -129,4 +130,35 @@ export async function podRoutesAllTables(topo: Topology, pod?: string): Promise<
 /** IPv4 policy routing rules. */
 export async function podRules(topo: Topology, pod?: string): Promise<unknown[]> {
   return topo.ipJson<unknown[]>(first(topo, pod), ['-4', 'rule', 'show']);
+}
+
+/**
+ * A usable (not tentative, not failed) IPv6 link-local address of `dev`, once it has one, e.g.
+ * what VRRP signals from. `exclude` skips addresses that are not the interface's own (a VIP).
+ */
+export async function waitForLinkLocal(
+  topo: Topology,
+  ns: string,
+  dev: string,
+  options: { exclude?: (address: string) => boolean; timeoutMs?: number } = {},
+): Promise<string> {
+  let found = '';
+  await pollUntil(
+    async () => {
+      const shown = await topo.ip(ns, ['-j', '-6', 'address', 'show', 'dev', dev, 'scope', 'link'], {
+        reject: false,
+      });
+      const entries = JSON.parse(shown.stdout || '[]') as {
+        addr_info?: { local: string; tentative?: boolean; dadfailed?: boolean }[];
+      }[];
+      const usable = entries
+        .flatMap((e) => e.addr_info ?? [])
+        .find((a) => !a.tentative && !a.dadfailed && !(options.exclude?.(a.local) ?? false));
+      found = usable?.local ?? '';
+      return found !== '';
+    },
+    options.timeoutMs ?? 10_000,
+    `a usable IPv6 link-local address on ${ns}/${dev}`,
+  );
+  return found;
 }

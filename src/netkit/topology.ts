@@ -137,6 +137,8 @@ export interface Topology {
   linkName(suffix: string): string;
   /** The namespace name for a role or one of this run's names; throws for anything else. */
   resolve(ns: string): string;
+  /** `/run/netns/<name>`: for `--master-netns`, or `nsenter --net=PATH --` to run a program inside. */
+  netnsPath(ns: string): string;
   /** `ip netns exec NS argv…` (bounded, default 20 s; throws on failure unless reject: false). */
   exec(ns: string, argv: readonly string[], options?: ExecOptions): Promise<RunResult>;
   /** `ip -n NS args…`. */
@@ -367,6 +369,7 @@ async function buildTopology(layout: Layout, options: TopologyOptions): Promise<
     node,
     linkName: link,
     resolve,
+    netnsPath: (ns) => `/run/netns/${resolve(ns)}`,
     exec,
     ip,
     ipJson,

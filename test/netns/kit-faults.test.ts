@@ -28,6 +28,7 @@ import {
   sweepLeftovers,
   type Topology,
   tcpRequest,
+  waitForLinkLocal,
 } from '../../src/netkit/index.js';
 import { buildAgent } from './kit/build.js';
 
@@ -118,11 +119,31 @@ describe('several router pods on several nodes, one LAN', () => {
       ok: true,
       parsed: { peer: e2 },
     });
-    // One pod's macvlan reaches the other's across the two masters: they share the LAN.
+    // One pod's macvlan reaches the other's across the two masters: they share the LAN, also by
+    // IPv6 link-local (what VRRP signals from).
     expect(await tcpRequest(topo, 'p1', e2 as string, 9000, 'p1-to-p2')).toMatchObject({
       ok: true,
       parsed: { name: 'p2', peer: e1 },
     });
+    await waitForLinkLocal(topo, 'p1', 'net1');
+    const p2LinkLocal = await waitForLinkLocal(topo, 'p2', 'net1');
+    expect(p2LinkLocal).toMatch(/^fe80:/);
+    const ping = await topo.exec('p1', ['ping', '-6', '-c', '1', '-W', '2', '-I', 'net1', p2LinkLocal], {
+      reject: false,
+    });
+    expect(ping.exitCode, ping.stdout).toBe(0);
+    // nsenter into a pod by its path, as a supervisor that runs programs there would.
+    const entered = await run([
+      'nsenter',
+      `--net=${topo.netnsPath('p2')}`,
+      '--',
+      'ip',
+      '-j',
+      'link',
+      'show',
+      'net1',
+    ]);
+    expect(entered.stdout).toContain('"ifname":"net1"');
   });
 
   it('partition() cuts one node from the LAN (its carrier stays up) and heal() puts it back', async () => {

@@ -90,7 +90,8 @@ export const metrics = (topo: Topology, options: HttpOptions = {}): Promise<stri
 export async function passCount(topo: Topology, options: HttpOptions = {}): Promise<number> {
   let total = 0;
   for (const line of (await metrics(topo, options)).split('\n')) {
-    const match = /^egress_router_apply_duration_seconds_count\{[^}]*\} (\d+)/.exec(line);
+    // The histogram is being renamed (apply → sync): either name counts.
+    const match = /^egress_router_(?:apply|sync)_duration_seconds_count\{[^}]*\} (\d+)/.exec(line);
     if (match) total += Number(match[1]);
   }
   return total;
