@@ -11,10 +11,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { createTopology, killChildren, PLAN, run, type Topology } from '../../src/netkit/index.js';
 import { REPO, snapshotAgent } from './lib/agent.js';
 import { Aborted, type BenchContext } from './lib/context.js';
-import { killAll, killAllSync, run } from './lib/exec.js';
-import { createTopology, PLAN, type Topology } from './lib/topology.js';
+import { freshPod } from './lib/podState.js';
 import { type Driver, startDriver, startServers } from './lib/traffic.js';
 import { markdownReport, textReport } from './report/report.js';
 import { rateChartSvg } from './report/svg.js';
@@ -125,7 +125,7 @@ async function main(): Promise<number> {
   let driver: Driver | undefined;
   const cleanup = async () => {
     await driver?.stop().catch(() => {});
-    await killAll();
+    await killChildren();
     if (topo) await topo.destroy();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   };
@@ -142,10 +142,7 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  process.on('exit', () => {
-    killAllSync();
-    topo?.destroySync();
-  });
+  // On process exit the network kit ends the children it tracks and deletes a topology not yet destroyed.
 
   const meta: Record<string, unknown> = {
     date: new Date().toISOString(),
@@ -159,10 +156,10 @@ async function main(): Promise<number> {
     tmp = await mkdtemp(join(os.tmpdir(), 'erb-bench-'));
     meta.cli = await snapshotAgent(join(tmp, 'agent'));
     log('building the topology');
-    topo = await createTopology();
+    topo = await createTopology({ ipv6: false, kind: 'erb' });
     log(`namespaces ${topo.prefix}*`);
     await startServers(topo, ['dst1', 'dst2', 'far']);
-    driver = await startDriver(topo, PLAN.pod);
+    driver = await startDriver(topo, PLAN.pod.v4);
     const ctx: BenchContext = {
       topo,
       driver,
@@ -181,7 +178,7 @@ async function main(): Promise<number> {
         if (error instanceof Aborted || interrupted) throw new Aborted('interrupted');
         results.errors[name] = (error as Error).stack ?? String(error);
         log(`suite ${name} failed: ${(error as Error).message}`);
-        await topo?.resetPod().catch(() => {});
+        if (topo) await freshPod(topo).catch(() => {});
         return undefined;
       } finally {
         log(`suite ${name}: ${((Date.now() - suiteStart) / 1000).toFixed(0)} s`);

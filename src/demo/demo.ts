@@ -202,7 +202,7 @@ class Demo {
     out.line(
       `  -> egress ${ADDRESSES.egress} on net1 (macvlan on the node's eth1) -> LAN: dst1 ${ADDRESSES.dst1}, dst2 ${ADDRESSES.dst2}, gateway ${ADDRESSES.gateway} -> far ${ADDRESSES.far}`,
     );
-    await buildNetwork(this.ns);
+    await buildNetwork(this.prefix);
     await this.startServers();
     const started = Date.now();
     const flags = [

@@ -8,18 +8,21 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type AgentFlags,
-  buildAgent,
-  configDir,
-  expectAgent,
-  expectReached,
-  expectUnseen,
+  type AgentLaunch,
+  createScratchDir,
+  createTopology,
   globalAddresses,
+  PLAN,
   routes,
-  tag,
-} from './agentRun.js';
-import { createTopology, PLAN, type Topology } from './harness/topology.js';
-import { type ServerHandle, startServer, tcpRequest, udpRequest } from './harness/traffic.js';
+  type ScratchDir,
+  type ServerHandle,
+  startServer,
+  type Topology,
+  tcpRequest,
+  udpRequest,
+} from '../../src/netkit/index.js';
+import { buildAgent } from './kit/build.js';
+import { expectAgent, expectReached, expectUnseen, tag } from './kit/expect.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 const EGRESS4 = PLAN.egress.v4[0];
@@ -27,17 +30,17 @@ const EGRESS6 = PLAN.egress.v6[0];
 const POD = PLAN.pod;
 
 let topo: Topology;
-let dir: Awaited<ReturnType<typeof configDir>>;
+let dir: ScratchDir;
 let dst1: ServerHandle;
 let dst2: ServerHandle;
 let far: ServerHandle;
 let pristine: Awaited<ReturnType<typeof routes>>;
 /** What the running test applied, for afterEach to clean up even when the test failed. */
-let applied: { config: string | undefined; flags: AgentFlags } | undefined;
+let applied: { config: string | undefined; flags: AgentLaunch } | undefined;
 
 beforeAll(async () => {
   await buildAgent();
-  dir = await configDir();
+  dir = await createScratchDir('ert-apply-');
   topo = await createTopology();
   [dst1, dst2, far] = await Promise.all([
     startServer(topo, 'dst1', 'dst1', { tcp: [80], udp: [53] }),
@@ -64,7 +67,7 @@ afterAll(async () => {
   }
 });
 
-async function applyFormat(config: string | undefined, flags: AgentFlags = {}): Promise<void> {
+async function applyFormat(config: string | undefined, flags: AgentLaunch = {}): Promise<void> {
   applied = { config, flags };
   const result = await expectAgent(topo, 'apply', config, 0, flags);
   expect(result.stdout).toContain('created net1');
@@ -161,7 +164,7 @@ describe('input formats end to end', () => {
         '',
       ].join('\n'),
     };
-    await applyFormat(undefined, { extra: ['--from-env'], env });
+    await applyFormat(undefined, { args: ['--from-env'], env });
     // The 3.x node created the macvlan in private mode.
     const [net1] = await topo.ipJson<{ linkinfo: { info_data: { mode: string } } }[]>('pod', [
       '-d',

@@ -6,29 +6,31 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildAgent,
-  configDir,
+  capture,
+  createScratchDir,
+  createTopology,
   egressRouter,
-  expectAgent,
-  expectReached,
-  expectRedirect,
-  expectUnseen,
   globalAddresses,
   linkNames,
   mapElements,
+  PLAN,
   podSnapshot,
   routes,
-  tag,
-} from './agentRun.js';
-import { createTopology, PLAN, type Topology } from './harness/topology.js';
-import { capture, type ServerHandle, startServer, tcpRequest } from './harness/traffic.js';
+  type ScratchDir,
+  type ServerHandle,
+  startServer,
+  type Topology,
+  tcpRequest,
+} from '../../src/netkit/index.js';
+import { buildAgent } from './kit/build.js';
+import { expectAgent, expectReached, expectRedirect, expectUnseen, tag } from './kit/expect.js';
 
 const [EGRESS4, EGRESS4_NEW] = PLAN.egress.v4;
 const EGRESS6 = PLAN.egress.v6[0];
 const POD = PLAN.pod;
 
 let topo: Topology;
-let dir: Awaited<ReturnType<typeof configDir>>;
+let dir: ScratchDir;
 let dst1: ServerHandle;
 let dst2: ServerHandle;
 /** The pod's routes as the harness made them, before any apply. */
@@ -36,7 +38,7 @@ let pristineRoutes: Awaited<ReturnType<typeof routes>>;
 
 beforeAll(async () => {
   await buildAgent();
-  dir = await configDir();
+  dir = await createScratchDir('ert-apply-');
   topo = await createTopology();
   [dst1, dst2] = await Promise.all([
     startServer(topo, 'dst1', 'dst1', { tcp: [80, 81] }),

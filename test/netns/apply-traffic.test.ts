@@ -6,27 +6,30 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type AgentFlags,
-  buildAgent,
-  configDir,
+  type AgentLaunch,
+  capture,
+  createScratchDir,
+  createTopology,
   egressRouter,
-  expectAgent,
-  expectReached,
-  expectRedirect,
-  expectUnseen,
   mapElements,
+  PLAN,
   routes,
-  tag,
-} from './agentRun.js';
-import { createTopology, PLAN, type Topology } from './harness/topology.js';
-import { capture, type ServerHandle, startServer, tcpRequest, udpRequest } from './harness/traffic.js';
+  type ScratchDir,
+  type ServerHandle,
+  startServer,
+  type Topology,
+  tcpRequest,
+  udpRequest,
+} from '../../src/netkit/index.js';
+import { buildAgent } from './kit/build.js';
+import { expectAgent, expectReached, expectRedirect, expectUnseen, tag } from './kit/expect.js';
 
 const EGRESS4 = PLAN.egress.v4[0];
 const EGRESS6 = PLAN.egress.v6[0];
 const POD = PLAN.pod;
 
 let topo: Topology;
-let dir: Awaited<ReturnType<typeof configDir>>;
+let dir: ScratchDir;
 let dst1: ServerHandle;
 let dst2: ServerHandle;
 let far: ServerHandle;
@@ -35,7 +38,7 @@ let all: ServerHandle[];
 
 beforeAll(async () => {
   await buildAgent();
-  dir = await configDir();
+  dir = await createScratchDir('ert-apply-');
   topo = await createTopology({ clientSubnet2: true });
   [dst1, dst2, far, clientServer] = await Promise.all([
     startServer(topo, 'dst1', 'dst1', { tcp: [80, 7777, 9099], udp: [53, 7777] }),
@@ -55,7 +58,7 @@ afterAll(async () => {
 });
 
 /** Applies `config` for the describe block it is called in, and cleans up after it. */
-function appliedFor(name: string, config: () => string, flags: AgentFlags = {}): void {
+function appliedFor(name: string, config: () => string, flags: AgentLaunch = {}): void {
   beforeAll(async () => {
     await expectAgent(topo, 'apply', await dir.write(name, config()), 0, flags);
   });
@@ -392,7 +395,7 @@ describe('IPv6 only: gateway inferred from the node, an IPv6 fallback, --interfa
         ],
         fallbackIP: PLAN.dst2.v6,
       }),
-    { clusterCidrs: [PLAN.cluster.v6], extra: ['--interface', 'egress0'] },
+    { clusterCidrs: [PLAN.cluster.v6], args: ['--interface', 'egress0'] },
   );
 
   it('redirects, reaches off-link via the inferred gateway, falls back, and keeps the health port local', async () => {

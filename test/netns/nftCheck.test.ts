@@ -1,35 +1,33 @@
 // The rendered table against the real nft (root): random valid configs must pass `nft -c` in
 // both forms (JSON batch and text), a few are loaded and read back, and the largest map size
 // loads. Everything happens in one scratch network namespace created and deleted by this file.
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigText } from '../../src/config/load.js';
 import type { AgentOptions, Family, Protocol, RedirectRule, RouterConfig } from '../../src/config/model.js';
 import { interfaceNameProblem } from '../../src/config/names.js';
+import { createScratchNamespace, listNetns, type ScratchNamespace } from '../../src/netkit/index.js';
 import { replaceTableBatch } from '../../src/nft/json.js';
 import type { NftTable } from '../../src/nft/model.js';
 import { tableText } from '../../src/nft/text.js';
 import { planRuleset } from '../../src/plan/ruleset.js';
 
-const NS = `ert-chk-${randomBytes(3).toString('hex')}`; // 14 characters, unique per run
-let nsCreated = false;
+/** The kit's scratch namespace: a unique per-run name, swept if this run dies. */
+let scratch: ScratchNamespace | undefined;
 let dir: string | undefined;
 let fileCounter = 0;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ert-nftcheck-'));
-  await execa('ip', ['netns', 'add', NS]);
-  nsCreated = true;
+  scratch = await createScratchNamespace();
 });
 
 afterAll(async () => {
   try {
-    if (nsCreated) await execa('ip', ['netns', 'delete', NS]);
+    await scratch?.destroy();
   } finally {
     if (dir) await rm(dir, { recursive: true, force: true });
   }
@@ -44,7 +42,8 @@ async function writeTemp(extension: string, content: string): Promise<string> {
 }
 
 async function nft(args: readonly string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const result = await execa('ip', ['netns', 'exec', NS, 'nft', ...args], { reject: false });
+  if (!scratch) throw new Error('no scratch namespace');
+  const result = await scratch.exec(['nft', ...args], { reject: false, timeoutMs: 300_000 });
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -307,9 +306,9 @@ function normalized(value: Json): Json {
 
 describe('rendered tables against nft', () => {
   it('the scratch namespace exists and holds no ruleset', async () => {
-    expect(NS.length).toBeLessThanOrEqual(15);
-    const listed = await execa('ip', ['netns', 'list']);
-    expect(listed.stdout.split('\n').map((l) => l.split(' ')[0])).toContain(NS);
+    const name = scratch?.name ?? '';
+    expect(name.length).toBeLessThanOrEqual(15);
+    expect(await listNetns()).toContain(name);
     const ruleset = await nft(['list', 'ruleset']);
     expect(ruleset.exitCode).toBe(0);
     expect(ruleset.stdout.trim()).toBe('');

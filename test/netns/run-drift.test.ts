@@ -9,30 +9,29 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { createTopology, PLAN, pollUntil, type Topology } from './harness/topology.js';
-import { type ServerHandle, startServer, tcpRequest } from './harness/traffic.js';
 import {
   type AgentProcess,
-  buildAgent,
-  condition,
-  conditionIs,
   createConfigDir,
-  metrics,
+  createTopology,
   metricValue,
+  PLAN,
   podHasLink,
   podHasTable,
   podRoutes,
   podRoutesAllTables,
   podRules,
+  pollUntil,
   type RouteEntry,
   type RuleSpec,
   removeDir,
-  routerYaml,
-  startAgent,
-  status,
-  waitForQuiet,
-  waitForStatus,
-} from './runAgent.js';
+  type ServerHandle,
+  startServer,
+  type Topology,
+  tcpRequest,
+} from '../../src/netkit/index.js';
+import { routerYaml, startTestAgent } from './kit/agent.js';
+import { buildAgent } from './kit/build.js';
+import { condition, conditionIs, metrics, status, waitForQuiet, waitForStatus } from './kit/status.js';
 
 const EGRESS = PLAN.egress.v4[0];
 const RULES: RuleSpec[] = [
@@ -66,7 +65,7 @@ async function setUp(parts: Partial<Fixture>): Promise<void> {
   parts.originalRoutes = await podRoutes(topo);
   parts.originalRules = await podRules(topo);
   const config = await createConfigDir(join(parts.dir, 'config'), routerYaml(RULES));
-  parts.agent = await startAgent(topo, config.path, ['--cleanup-on-exit']);
+  parts.agent = await startTestAgent(topo, config.path, ['--cleanup-on-exit']);
   await waitForStatus(topo, (d) => conditionIs(d, 'Available', 'True'), 15_000, 'Available True');
 }
 

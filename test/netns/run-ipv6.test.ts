@@ -8,20 +8,22 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { createTopology, PLAN, pollUntil, type Topology } from './harness/topology.js';
-import { type ServerHandle, startServer, tcpRequest } from './harness/traffic.js';
 import {
   type AgentProcess,
-  buildAgent,
-  conditionIs,
   createConfigDir,
-  metrics,
+  createTopology,
   metricValue,
+  PLAN,
+  pollUntil,
   removeDir,
-  startAgent,
-  waitForQuiet,
-  waitForStatus,
-} from './runAgent.js';
+  type ServerHandle,
+  startServer,
+  type Topology,
+  tcpRequest,
+} from '../../src/netkit/index.js';
+import { startTestAgent } from './kit/agent.js';
+import { buildAgent } from './kit/build.js';
+import { conditionIs, metrics, waitForQuiet, waitForStatus } from './kit/status.js';
 
 const EGRESS4 = PLAN.egress.v4[0];
 const EGRESS6 = PLAN.egress.v6[0];
@@ -52,7 +54,7 @@ beforeAll(async () => {
   servers.push(await startServer(topo, 'dst1', 'dst1', { tcp: [80] }));
   servers.push(await startServer(topo, 'far', 'far', { tcp: [80] }));
   const cfg = await createConfigDir(join(dir, 'config'), config);
-  agent = await startAgent(topo, cfg.path, ['--cleanup-on-exit']);
+  agent = await startTestAgent(topo, cfg.path, ['--cleanup-on-exit']);
   await waitForStatus(topo, (d) => conditionIs(d, 'Available', 'True'), 20_000, 'Available True');
 }, 90_000);
 

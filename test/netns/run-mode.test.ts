@@ -11,32 +11,32 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { createTopology, PLAN, pollUntil, type Topology } from './harness/topology.js';
-import { longLivedTcp, type ServerHandle, startServer, tcpRequest } from './harness/traffic.js';
 import {
   type AgentProcess,
-  buildAgent,
   CLI,
   type ConfigDir,
-  condition,
-  conditionIs,
   createConfigDir,
+  createTopology,
   HEALTH_PORT,
   http,
-  metrics,
+  longLivedTcp,
   metricValue,
   NODE,
+  PLAN,
   podHasLink,
   podHasTable,
   podRoutes,
+  pollUntil,
   type RuleSpec,
   removeDir,
-  routerYaml,
-  type StatusDoc,
-  startAgent,
-  status,
-  waitForStatus,
-} from './runAgent.js';
+  type ServerHandle,
+  startServer,
+  type Topology,
+  tcpRequest,
+} from '../../src/netkit/index.js';
+import { routerYaml, startTestAgent } from './kit/agent.js';
+import { buildAgent } from './kit/build.js';
+import { condition, conditionIs, metrics, type StatusDoc, status, waitForStatus } from './kit/status.js';
 
 const DST1 = PLAN.dst1.v4;
 const DST2 = PLAN.dst2.v4;
@@ -108,7 +108,7 @@ describe('run mode', () => {
     dst1 = await startServer(topo, 'dst1', 'dst1', { tcp: [80, 7000] });
     await startServer(topo, 'dst2', 'dst2', { tcp: [80] });
     cfg = await createConfigDir(join(dir, 'config'), routerYaml(BASE));
-    agent = await startAgent(topo, cfg.path);
+    agent = await startTestAgent(topo, cfg.path);
   }, 120_000);
 
   afterAll(async () => {
@@ -547,7 +547,7 @@ describe('run mode', () => {
     const agentProcess = A();
     const availableSince = condition(await status(topology), 'Available').lastTransitionTime;
     // Deleting the master takes the macvlan with it.
-    await topology.ip('node', ['link', 'delete', topology.ifaces.master]);
+    await topology.removeMaster();
     await pollUntil(
       async () => !(await podHasLink(topology, 'net1')),
       5_000,
@@ -582,25 +582,8 @@ describe('run mode', () => {
     expect(agentProcess.logs.some((l) => l.level === 'error' && /^apply failed: /.test(l.msg))).toBe(true);
     expect(await redirect(80, 'no-router', 1_000)).toMatchObject({ ok: false });
 
-    // Put a master back: a new veth named eth1 on the LAN bridge, with the node's address.
-    const lanPort = topology.ifaces.lanToNode;
-    await topology.ip('lan', [
-      'link',
-      'add',
-      lanPort,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      topology.ifaces.master,
-      'netns',
-      topology.names.node,
-    ]);
-    await topology.ip('lan', ['link', 'set', lanPort, 'master', topology.ifaces.lanBridge]);
-    await topology.ip('lan', ['link', 'set', lanPort, 'up']);
-    await topology.ip('node', ['link', 'set', topology.ifaces.master, 'up']);
-    await topology.ip('node', ['addr', 'add', `${PLAN.nodeLan.v4}/24`, 'dev', topology.ifaces.master]);
-    await topology.ip('node', ['route', 'add', 'default', 'via', PLAN.gw.v4, 'dev', topology.ifaces.master]);
+    // Put a master back: a new veth named eth1 on the LAN bridge, with the node's address and default route.
+    await topology.restoreMaster();
 
     await pollUntil(
       async () => (await http(topology, '/readyz')).status === 200,
@@ -674,7 +657,7 @@ describe('run mode: started with an invalid config', () => {
       join(scratch, 'config'),
       routerYaml([{ destinationIP: DST1, port: 0, protocol: 'TCP' }]),
     );
-    invalidAgent = await startAgent(topology, config.path);
+    invalidAgent = await startTestAgent(topology, config.path);
     const agentProcess = invalidAgent;
     onTestFailed(() => {
       console.error(agentProcess.logs.map((l) => JSON.stringify(l)).join('\n'));

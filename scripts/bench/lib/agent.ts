@@ -1,18 +1,29 @@
 /**
- * The agent under test, run as it runs in a router pod: `ip netns exec <pod> node dist/cli.js …`.
- * `ip netns exec` may fork, so the run-mode agent's own pid is found by its command line.
+ * The agent under test, run as it runs in a router pod, through the network kit's agent runner
+ * (src/netkit/agent.ts): `ip netns exec <pod> node [flags] <cli> apply|run CONFIG …`. The bench
+ * runs a private copy of dist/ (snapshotAgent) and the V8 flags of the executable's shebang.
  */
 import { readFileSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type Child, epochMs, NODE, pollUntil, run, spawn, within } from './exec.js';
-import { PLAN, type Topology } from './topology.js';
+import {
+  type AgentProcess,
+  agentArgv,
+  CLI,
+  epochMs,
+  NODE,
+  PLAN,
+  run,
+  startAgent,
+  type Topology,
+} from '../../../src/netkit/index.js';
+
+export { logTime } from '../../../src/netkit/index.js';
+export type RunAgent = AgentProcess;
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const BUILT_CLI = fileURLToPath(new URL('../../../dist/cli.js', import.meta.url));
-let cliPath = BUILT_CLI;
+let cliPath = CLI;
 
 /** The agent CLI the suites run: dist/cli.js, or the private copy made by snapshotAgent(). */
 export function cli(): string {
@@ -30,6 +41,7 @@ export async function snapshotAgent(dir: string): Promise<string> {
   await cp(join(REPO, 'package.json'), join(dir, 'package.json'));
   const linked = await run(['cp', '-al', join(REPO, 'node_modules'), join(dir, 'node_modules')], {
     reject: false,
+    timeoutMs: 60_000,
   });
   // Another file system: a plain copy (slower, same effect).
   if (linked.failed) {
@@ -38,10 +50,6 @@ export async function snapshotAgent(dir: string): Promise<string> {
   }
   cliPath = join(dir, 'dist', 'cli.js');
   return cliPath;
-}
-
-export function systemFlags(topo: Topology): string[] {
-  return ['--master-netns', topo.masterNetnsPath, '--cluster-cidr', PLAN.clusterCidr];
 }
 
 /**
@@ -57,7 +65,7 @@ function shebangFlags(): string[] {
 /** `node dist/cli.js render CONFIG --format json`: the exact batch apply hands to `nft -j -f`. */
 export async function renderJson(configPath: string): Promise<string> {
   return (
-    await run([NODE, cli(), 'render', configPath, '--format', 'json', '--cluster-cidr', PLAN.clusterCidr], {
+    await run([NODE, cli(), 'render', configPath, '--format', 'json', '--cluster-cidr', PLAN.cluster.v4], {
       timeoutMs: 120_000,
     })
   ).stdout;
@@ -78,21 +86,13 @@ export async function timedApply(
   configPath: string,
   options: { wrap?: readonly string[]; nodeFlags?: readonly string[]; timeoutMs?: number } = {},
 ): Promise<TimedApply> {
-  const argv = [
-    'ip',
-    'netns',
-    'exec',
-    topo.names.pod,
-    ...(options.wrap ?? []),
-    NODE,
-    ...(options.nodeFlags ?? shebangFlags()),
-    cli(),
-    'apply',
-    configPath,
-    ...systemFlags(topo),
-  ];
+  const argv = agentArgv(topo, 'apply', configPath, {
+    cli: cli(),
+    nodeFlags: options.nodeFlags ?? shebangFlags(),
+    ...(options.wrap ? { wrap: options.wrap } : {}),
+  });
   const started = performance.now();
-  const result = await run(argv, { reject: false, timeoutMs: options.timeoutMs ?? 300_000 });
+  const result = await topo.exec('pod', argv, { reject: false, timeoutMs: options.timeoutMs ?? 300_000 });
   const ms = performance.now() - started;
   if (result.failed || !/^applied: /m.test(result.stdout)) {
     throw new Error(
@@ -102,185 +102,23 @@ export async function timedApply(
   return { ms, stdout: result.stdout };
 }
 
-export interface LogLine {
-  readonly level: number;
-  /** pino's time: an ISO string (the agent's logger) or epoch ms. */
-  readonly time: string | number;
-  readonly msg: string;
-  readonly [key: string]: unknown;
-}
-
-export interface RunAgent {
-  readonly pid: number;
-  readonly logs: LogLine[];
-  /** The first log line at index >= from matching; rejects after timeoutMs or when the agent exits. */
-  waitForLog(predicate: (line: LogLine) => boolean, timeoutMs: number, from?: number): Promise<LogLine>;
-  /** VmRSS and VmHWM of the agent's node process, in MiB. */
-  memory(): { rssMiB: number; hwmMiB: number };
-  /** SIGTERM to the agent's pid; SIGKILL after timeoutMs. */
-  stop(timeoutMs?: number): Promise<void>;
-}
-
-/** A log line's time in epoch ms (pino isoTime has millisecond resolution). */
-export function logTime(line: LogLine): number {
-  return typeof line.time === 'number' ? line.time : Date.parse(line.time);
-}
-
-function cmdline(pid: string): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  } catch {
-    return [];
-  }
-}
-
-function statusKiB(pid: number, field: string): number {
-  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
-  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(match[1]);
-}
-
-export function memoryOf(pid: number): { rssMiB: number; hwmMiB: number } {
-  return { rssMiB: statusKiB(pid, 'VmRSS') / 1024, hwmMiB: statusKiB(pid, 'VmHWM') / 1024 };
-}
-
-/** The pid in the pod whose command line is `node [flags] CLI run CONFIG …`. */
-async function findAgentPid(topo: Topology, configPath: string): Promise<number | undefined> {
-  const { stdout } = await run(['ip', 'netns', 'pids', topo.names.pod], { reject: false });
-  for (const pid of stdout.split(/\s+/).filter((word) => /^\d+$/.test(word))) {
-    const argv = cmdline(pid);
-    const at = argv.indexOf(cli());
-    if (argv[0] === NODE && at > 0 && argv[at + 1] === 'run' && argv[at + 2] === configPath)
-      return Number(pid);
-  }
-  return undefined;
-}
-
-/** Starts `run` in the pod with JSON logs on stdout and waits until its process is there. */
-export async function startRunAgent(
+/** Starts `run` in the pod with JSON logs on stdout (health port 9099) and waits until its process is there. */
+export function startRunAgent(
   topo: Topology,
   configPath: string,
   options: { wrap?: readonly string[]; nodeFlags?: readonly string[]; extra?: readonly string[] } = {},
 ): Promise<RunAgent> {
-  const child: Child = spawn(
-    [
-      'ip',
-      'netns',
-      'exec',
-      topo.names.pod,
-      ...(options.wrap ?? []),
-      NODE,
-      ...(options.nodeFlags ?? shebangFlags()),
-      cli(),
-      'run',
-      configPath,
-      ...systemFlags(topo),
-      '--health-addr',
-      ':9099',
-      '--log-format',
-      'json',
-      ...(options.extra ?? []),
-    ],
-    10_000,
-  );
-  const logs: LogLine[] = [];
-  const listeners = new Set<() => void>();
-  let stderr = '';
-  let gone = false;
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-20_000);
+  return startAgent(topo, configPath, {
+    cli: cli(),
+    nodeFlags: options.nodeFlags ?? shebangFlags(),
+    ...(options.wrap ? { wrap: options.wrap } : {}),
+    ...(options.extra ? { args: options.extra } : {}),
   });
-  if (child.stdout) {
-    createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
-      try {
-        const parsed: unknown = JSON.parse(line);
-        if (parsed !== null && typeof parsed === 'object') logs.push(parsed as LogLine);
-      } catch {
-        logs.push({ level: 0, time: Date.now(), msg: `(not JSON) ${line}` });
-      }
-      for (const listener of [...listeners]) listener();
-    });
-  }
-  const exited = child.then(() => {
-    gone = true;
-    for (const listener of [...listeners]) listener();
-  });
+}
 
-  let pid: number | undefined;
-  await pollUntil(
-    async () => {
-      if (gone) throw new Error(`the agent exited at once: ${stderr.trim()}`);
-      pid = await findAgentPid(topo, configPath);
-      return pid !== undefined;
-    },
-    15_000,
-    'the agent process in the pod',
-    20,
-  ).catch((error: unknown) => {
-    child.kill('SIGKILL');
-    throw error;
-  });
-  const agentPid = pid as number;
-
-  const waitForLog = (predicate: (line: LogLine) => boolean, timeoutMs: number, from = 0) =>
-    new Promise<LogLine>((resolve, reject) => {
-      let scanned = from;
-      let timer: NodeJS.Timeout | undefined;
-      const finish = () => {
-        listeners.delete(check);
-        clearTimeout(timer);
-      };
-      const check = () => {
-        for (; scanned < logs.length; scanned += 1) {
-          const line = logs[scanned];
-          if (line && predicate(line)) {
-            finish();
-            resolve(line);
-            return;
-          }
-        }
-        if (gone) {
-          finish();
-          reject(new Error(`the agent exited; stderr: ${stderr.trim().slice(-2_000)}`));
-        }
-      };
-      timer = setTimeout(() => {
-        finish();
-        reject(
-          new Error(
-            `no matching agent log line after ${timeoutMs} ms; last: ${JSON.stringify(logs.slice(-5))}`,
-          ),
-        );
-      }, timeoutMs);
-      listeners.add(check);
-      check();
-    });
-
-  return {
-    pid: agentPid,
-    logs,
-    waitForLog,
-    memory: () => memoryOf(agentPid),
-    stop: async (timeoutMs = 15_000) => {
-      if (gone) return;
-      try {
-        process.kill(agentPid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      await within(exited, timeoutMs, 'the agent to exit after SIGTERM').catch(async () => {
-        try {
-          process.kill(agentPid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-        child.kill('SIGKILL');
-        await exited;
-      });
-    },
-  };
+/** SIGTERM, SIGKILL after a bound; a late exit is logged, not thrown (teardown goes on). */
+export async function stopRunAgent(agent: RunAgent, log: (message: string) => void): Promise<void> {
+  await agent.stop(15_000).catch((error: unknown) => log((error as Error).message));
 }
 
 /** Epoch ms now, for comparing with pino's `time` and the client driver's timestamps. */

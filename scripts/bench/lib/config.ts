@@ -1,10 +1,13 @@
 /**
- * Generated EgressRouter configs (JSON: the fastest format for the agent to parse) and a
- * ConfigMap-style config directory for `run` mode.
+ * Generated EgressRouter configs (compact JSON: the fastest format for the agent to parse), with
+ * the network kit's fixture builder and config directory (src/netkit).
  */
-import { mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { PLAN } from './topology.js';
+import {
+  type ConfigDir,
+  createConfigDir as kitConfigDir,
+  egressRouter as kitEgressRouter,
+  PLAN,
+} from '../../../src/netkit/index.js';
 import { SERVER_PORT } from './traffic.js';
 
 /** The agent's health server port (its default): TCP 9099 can never be a redirect port. */
@@ -22,7 +25,7 @@ export interface Rule {
  * (the worst case for a linear chain). TCP 9099 is the health port: the range skips it, and with
  * count 65,535 (every port) the rule for 9099 is UDP instead: 65,534 TCP + 1 UDP.
  */
-export function rateRules(count: number, destinationIP: string = PLAN.dst1): Rule[] {
+export function rateRules(count: number, destinationIP: string = PLAN.dst1.v4): Rule[] {
   if (count < 1 || count > 65_535) throw new Error(`rule count ${count} out of range`);
   const rules: Rule[] = [];
   let tcp = count;
@@ -44,7 +47,7 @@ export function rateRules(count: number, destinationIP: string = PLAN.dst1): Rul
  * `ports` ports on the highest ports, each as TCP and UDP (target port = port): 2 × ports rules,
  * less one when the range covers the health port (TCP 9099 is never redirected).
  */
-export function tcpUdpRules(ports: number, destinationIP: string = PLAN.dst1): Rule[] {
+export function tcpUdpRules(ports: number, destinationIP: string = PLAN.dst1.v4): Rule[] {
   const rules: Rule[] = [];
   for (let port = 65_536 - ports; port <= 65_535; port += 1) {
     if (port !== HEALTH_PORT) rules.push({ protocol: 'TCP', port, destinationIP });
@@ -55,50 +58,21 @@ export function tcpUdpRules(ports: number, destinationIP: string = PLAN.dst1): R
 
 /** An IPv4 EgressRouter for the bench topology (egress 192.0.2.100/24 via 192.0.2.1, master eth1). */
 export function egressRouter(rules: readonly Rule[], name = 'bench'): string {
-  return JSON.stringify({
-    apiVersion: 'network.operator.openshift.io/v1',
-    kind: 'EgressRouter',
-    metadata: { name, namespace: 'bench' },
-    spec: {
-      mode: 'Redirect',
-      networkInterface: { macvlan: { mode: 'Bridge', master: 'eth1' } },
-      addresses: [{ ip: `${PLAN.egress}/${PLAN.egressPrefix}`, gateway: PLAN.gw }],
-      redirect: { redirectRules: rules },
+  return kitEgressRouter(
+    {
+      name,
+      namespace: 'bench',
+      master: 'eth1',
+      addresses: [{ ip: `${PLAN.egress.v4[0]}/${PLAN.lanPrefix.v4}`, gateway: PLAN.gw.v4 }],
+      rules,
     },
-  });
+    'compact-json',
+  );
 }
 
-export const CONFIG_FILE = 'config.json';
+export type { ConfigDir };
 
-export interface ConfigDir {
-  /** DIR/config.json -> ..data/config.json: what the agent is given. */
-  readonly path: string;
-  /**
-   * Writes DIR/..vN/config.json and swaps the ..data symlink atomically, as the kubelet updates a
-   * mounted ConfigMap. Returns the epoch ms just before the rename (the swap instant).
-   */
-  swap(text: string, clock: () => number): Promise<number>;
-}
-
-export async function createConfigDir(dir: string, text: string): Promise<ConfigDir> {
-  let version = 1;
-  await mkdir(join(dir, '..v1'), { recursive: true });
-  await writeFile(join(dir, '..v1', CONFIG_FILE), text);
-  await symlink('..v1', join(dir, '..data'));
-  await symlink(join('..data', CONFIG_FILE), join(dir, CONFIG_FILE));
-  return {
-    path: join(dir, CONFIG_FILE),
-    swap: async (next, clock) => {
-      version += 1;
-      const name = `..v${version}`;
-      await mkdir(join(dir, name));
-      await writeFile(join(dir, name, CONFIG_FILE), next);
-      const previous = await readlink(join(dir, '..data'));
-      await symlink(name, join(dir, '..data_tmp'));
-      const at = clock();
-      await rename(join(dir, '..data_tmp'), join(dir, '..data'));
-      await rm(join(dir, previous), { recursive: true, force: true });
-      return at;
-    },
-  };
+/** A ConfigMap-style directory holding config.json (see the kit's createConfigDir). */
+export function createConfigDir(dir: string, text: string): Promise<ConfigDir> {
+  return kitConfigDir(dir, text, { fileName: 'config.json' });
 }

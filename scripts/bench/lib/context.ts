@@ -1,4 +1,4 @@
-import type { Topology } from './topology.js';
+import type { Topology } from '../../../src/netkit/index.js';
 import type { Driver } from './traffic.js';
 
 /** What every suite gets: the network, the traffic driver, a private temp dir and a logger. */

@@ -5,11 +5,10 @@
  * table as the kernel lists it, so only the dispatch differs.
  */
 import { writeFile } from 'node:fs/promises';
+import { AGENT_TABLE as AGENT_TABLE_ID, type Topology } from '../../../src/netkit/index.js';
 import type { Rule } from './config.js';
-import { run } from './exec.js';
-import type { Topology } from './topology.js';
 
-export const AGENT_TABLE = 'egress_router';
+export const AGENT_TABLE = AGENT_TABLE_ID[1];
 export const PER_RULE_TABLE = 'egress_router_cni';
 
 /** `chain NAME { … }` out of `nft list chain` output (the lines inside the table block). */
@@ -31,7 +30,7 @@ function chainBlock(listing: string, name: string): string {
 export async function agentSideChains(topo: Topology): Promise<string[]> {
   const chains: string[] = [];
   for (const name of ['postrouting', 'input', 'forward']) {
-    const listing = await topo.exec('pod', ['nft', 'list', 'chain', 'inet', AGENT_TABLE, name]);
+    const listing = (await topo.exec('pod', ['nft', 'list', 'chain', 'inet', AGENT_TABLE, name])).stdout;
     chains.push(chainBlock(listing, name));
   }
   return chains;
@@ -62,12 +61,10 @@ export function perRuleText(
 export async function loadPerRule(topo: Topology, file: string, text: string): Promise<number> {
   await writeFile(file, text);
   const started = performance.now();
-  await run(['ip', 'netns', 'exec', topo.names.pod, 'nft', '-f', file], { timeoutMs: 300_000 });
+  await topo.exec('pod', ['nft', '-f', file], { timeoutMs: 300_000 });
   return performance.now() - started;
 }
 
 export async function deletePerRule(topo: Topology): Promise<void> {
-  await run(['ip', 'netns', 'exec', topo.names.pod, 'nft', 'delete', 'table', 'inet', PER_RULE_TABLE], {
-    timeoutMs: 120_000,
-  });
+  await topo.exec('pod', ['nft', 'delete', 'table', 'inet', PER_RULE_TABLE], { timeoutMs: 120_000 });
 }

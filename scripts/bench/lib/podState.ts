@@ -3,7 +3,7 @@
  * the agent added or removed, as `ip -4 -batch` lines, and a normalized end state to check that
  * the floor and the agent leave the same pod behind.
  */
-import type { Topology } from './topology.js';
+import { sleep, type Topology } from '../../../src/netkit/index.js';
 
 interface RouteJson {
   type?: string;
@@ -48,9 +48,9 @@ const ruleKey = (r: RuleJson) => JSON.stringify([r.priority, r.src, r.fwmark, r.
 
 export async function routingState(topo: Topology): Promise<RoutingState> {
   const routes = JSON.parse(
-    await topo.ip('pod', ['-4', '-j', 'route', 'show', 'table', 'all']),
+    (await topo.ip('pod', ['-4', '-j', 'route', 'show', 'table', 'all'])).stdout,
   ) as RouteJson[];
-  const rules = JSON.parse(await topo.ip('pod', ['-4', '-j', 'rule', 'show'])) as RuleJson[];
+  const rules = JSON.parse((await topo.ip('pod', ['-4', '-j', 'rule', 'show'])).stdout) as RuleJson[];
   return { routes: routes.filter(managed), rules };
 }
 
@@ -108,13 +108,13 @@ export function routingBatch(before: RoutingState, after: RoutingState): string 
 
 /** What apply leaves behind, normalized: link, addresses, routes (all tables), rules, sysctls, ruleset. */
 export async function endState(topo: Topology, sysctls: readonly string[]): Promise<string> {
-  const links = JSON.parse(await topo.ip('pod', ['-j', '-d', 'link', 'show', 'net1'])) as Record<
+  const links = JSON.parse((await topo.ip('pod', ['-j', '-d', 'link', 'show', 'net1'])).stdout) as Record<
     string,
     unknown
   >[];
   const link = links[0] ?? {};
   const info = (link.linkinfo ?? {}) as { info_kind?: string; info_data?: { mode?: string } };
-  const addresses = (await topo.ip('pod', ['-4', '-o', 'addr', 'show']))
+  const addresses = (await topo.ip('pod', ['-4', '-o', 'addr', 'show'])).stdout
     .trim()
     .split('\n')
     .map((line) =>
@@ -124,11 +124,11 @@ export async function endState(topo: Topology, sysctls: readonly string[]): Prom
         .replace(/\s+/g, ' ')
         .trim(),
     );
-  const routes = (await topo.ip('pod', ['-4', 'route', 'show', 'table', 'all'])).trim().split('\n');
-  const rules = (await topo.ip('pod', ['-4', 'rule', 'show'])).trim().split('\n');
+  const routes = (await topo.ip('pod', ['-4', 'route', 'show', 'table', 'all'])).stdout.trim().split('\n');
+  const rules = (await topo.ip('pod', ['-4', 'rule', 'show'])).stdout.trim().split('\n');
   const values: Record<string, string> = {};
-  for (const key of sysctls) values[key] = (await topo.exec('pod', ['sysctl', '-n', key])).trim();
-  const ruleset = (await topo.exec('pod', ['nft', 'list', 'ruleset'])).trim().split('\n');
+  for (const key of sysctls) values[key] = (await topo.exec('pod', ['sysctl', '-n', key])).stdout.trim();
+  const ruleset = (await topo.exec('pod', ['nft', 'list', 'ruleset'])).stdout.trim().split('\n');
   return JSON.stringify(
     {
       link: { kind: info.info_kind, mode: info.info_data?.mode, alias: link.ifalias, state: link.operstate },
@@ -141,4 +141,14 @@ export async function endState(topo: Topology, sysctls: readonly string[]): Prom
     null,
     1,
   );
+}
+
+/**
+ * A clean pod: the pod namespace replaced by a fresh one (its table flushed first, so the kernel
+ * has nothing left to free in the background), then a moment for the kernel to finish freeing
+ * the old namespace before anything is timed.
+ */
+export async function freshPod(topo: Topology): Promise<void> {
+  await topo.resetPod(undefined, { flushNft: true });
+  await sleep(200);
 }

@@ -2,10 +2,8 @@
  * Traffic for the benchmarks: tools/server.mjs in the destination namespaces and one long-lived
  * tools/client.mjs in the client namespace, driven over its stdin/stdout (JSON lines).
  */
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type Child, NODE, spawn, within } from './exec.js';
-import type { Role, Topology } from './topology.js';
+import { type Child, NODE, readLines, spawnChild, type Topology, within } from '../../../src/netkit/index.js';
 
 const SERVER = fileURLToPath(new URL('../tools/server.mjs', import.meta.url));
 const CLIENT = fileURLToPath(new URL('../tools/client.mjs', import.meta.url));
@@ -16,8 +14,7 @@ export const SERVER_PORT = 7000;
 type Json = Record<string, unknown>;
 
 function jsonLines(child: Child, onObject: (object: Json) => void): void {
-  if (!child.stdout) return;
-  createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
+  void readLines(child.stdout, (line) => {
     try {
       const value: unknown = JSON.parse(line);
       if (value !== null && typeof value === 'object') onObject(value as Json);
@@ -29,24 +26,14 @@ function jsonLines(child: Child, onObject: (object: Json) => void): void {
 
 /**
  * Starts server.mjs in each role (named after the role) and waits until all listen. The servers
- * are tracked children: killAll() ends them. (Not returned: a child is a thenable, and resolving
- * a promise with it would wait for its exit.)
+ * are the topology's children: its destroy() ends them.
  */
-export async function startServers(topo: Topology, roles: readonly Role[]): Promise<void> {
+export async function startServers(topo: Topology, roles: readonly string[]): Promise<void> {
   await Promise.all(
     roles.map(async (role) => {
-      const child = spawn([
-        'ip',
-        'netns',
-        'exec',
-        topo.names[role],
-        NODE,
-        SERVER,
-        '--name',
-        role,
-        '--port',
-        String(SERVER_PORT),
-      ]);
+      const child = topo.spawn(role, [NODE, SERVER, '--name', role, '--port', String(SERVER_PORT)], {
+        forceKillAfterMs: 3_000,
+      });
       let stderr = '';
       child.stderr?.setEncoding('utf8');
       child.stderr?.on('data', (chunk: string) => {
@@ -57,7 +44,7 @@ export async function startServers(topo: Topology, roles: readonly Role[]): Prom
           if (object.ready === true) resolve();
           else if (object.error) reject(new Error(`server ${role}: ${String(object.error)}`));
         });
-        void child.then(() => reject(new Error(`server ${role} exited: ${stderr.trim()}`)));
+        void child.exited.then(() => reject(new Error(`server ${role} exited: ${stderr.trim()}`)));
       });
       await within(ready, 15_000, `server in ${role} to listen`);
     }),
@@ -108,7 +95,10 @@ export interface Driver {
 
 /** Starts client.mjs in the client namespace, talking to the pod's cluster address. */
 export async function startDriver(topo: Topology, host: string): Promise<Driver> {
-  const child = spawn(['ip', 'netns', 'exec', topo.names.client, NODE, CLIENT]);
+  const child = spawnChild(['ip', 'netns', 'exec', topo.resolve('client'), NODE, CLIENT], {
+    stdin: 'pipe',
+    forceKillAfterMs: 3_000,
+  });
   const waiting = new Map<number, (object: Json) => void>();
   let nextId = 1;
   let stderr = '';
@@ -117,7 +107,7 @@ export async function startDriver(topo: Topology, host: string): Promise<Driver>
     stderr += chunk;
   });
   let exited = false;
-  void child.then(() => {
+  void child.exited.then(() => {
     exited = true;
   });
   jsonLines(child, (object) => {
@@ -170,7 +160,7 @@ export async function startDriver(topo: Topology, host: string): Promise<Driver>
       ((await call({ cmd: 'streams-stop' }, 15_000)).streams ?? []) as unknown as StreamReport[],
     stop: async () => {
       child.stdin?.end();
-      await within(Promise.resolve(child), 5_000, 'client driver exit').catch(() => child.kill('SIGKILL'));
+      await within(child.exited, 5_000, 'client driver exit').catch(() => child.kill('SIGKILL'));
     },
   };
 }

@@ -7,13 +7,12 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE, PLAN, run, type Topology } from '../../../src/netkit/index.js';
 import { cli, renderJson, timedApply } from '../lib/agent.js';
 import { egressRouter, tcpUdpRules } from '../lib/config.js';
 import { type BenchContext, checkAbort } from '../lib/context.js';
-import { NODE, run } from '../lib/exec.js';
-import { endState, type RoutingState, routingBatch, routingState } from '../lib/podState.js';
+import { endState, freshPod, type RoutingState, routingBatch, routingState } from '../lib/podState.js';
 import { ratio, type Summary, summarize } from '../lib/stats.js';
-import { PLAN, type Topology } from '../lib/topology.js';
 
 const FLOOR = fileURLToPath(new URL('../floor.sh', import.meta.url));
 
@@ -61,10 +60,10 @@ export async function runFloor(topo: Topology, inputs: FloorInputs): Promise<num
     [
       'bash',
       FLOOR,
-      topo.names.node,
-      topo.names.pod,
-      topo.link('mv'),
-      `${PLAN.egress}/${PLAN.egressPrefix}`,
+      topo.node().ns,
+      topo.pod().ns,
+      topo.linkName('mv'),
+      `${PLAN.egress.v4[0]}/${PLAN.lanPrefix.v4}`,
       inputs.nftBatch,
       inputs.routesBatch,
       ...inputs.sysctls,
@@ -86,7 +85,7 @@ async function startupCosts(topo: Topology, reps: number): Promise<ApplyResults[
   const cliTimes: number[] = [];
   const time = async (argv: readonly string[]) => {
     const started = performance.now();
-    await run(['ip', 'netns', 'exec', topo.names.pod, ...argv]);
+    await topo.exec('pod', argv);
     return performance.now() - started;
   };
   for (let i = 0; i < reps; i += 1) {
@@ -124,7 +123,7 @@ export async function applySuite(ctx: BenchContext, options: ApplyOptions): Prom
       const got: { agent?: number; floor?: number } = {};
       for (const who of order) {
         checkAbort(ctx);
-        await topo.resetPod();
+        await freshPod(topo);
         let ms: number;
         if (who === 'agent') {
           clean ??= await routingState(topo);
@@ -159,7 +158,7 @@ export async function applySuite(ctx: BenchContext, options: ApplyOptions): Prom
       ...(target === undefined ? {} : { goal: { target, met: agentOverFloor <= target } }),
     });
   }
-  await topo.resetPod();
+  await freshPod(topo);
   const compared = agentState !== undefined && floorState !== undefined;
   const same = compared && agentState === floorState;
   if (compared && !same)

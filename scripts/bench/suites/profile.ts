@@ -7,11 +7,12 @@
  */
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clock, logTime, startRunAgent, timedApply } from '../lib/agent.js';
+import { PLAN, pollUntil, sleep } from '../../../src/netkit/index.js';
+import { clock, logTime, startRunAgent, stopRunAgent, timedApply } from '../lib/agent.js';
 import { createConfigDir, egressRouter, tcpUdpRules } from '../lib/config.js';
 import { type BenchContext, checkAbort } from '../lib/context.js';
-import { pollUntil, run, sleep } from '../lib/exec.js';
 import { AGENT_TABLE } from '../lib/perRule.js';
+import { freshPod } from '../lib/podState.js';
 import {
   type CpuSummary,
   type HeapSummary,
@@ -23,7 +24,6 @@ import {
   timeline,
 } from '../lib/profiling.js';
 import { round } from '../lib/stats.js';
-import { PLAN } from '../lib/topology.js';
 import { SERVER_PORT } from '../lib/traffic.js';
 
 export interface ProfileOptions {
@@ -72,10 +72,10 @@ async function heapProfile(ctx: BenchContext, size: number): Promise<HeapProfile
   const rules = Array.from({ length: size }, (_, i) => ({
     protocol: 'TCP' as const,
     port: 20_001 + i,
-    destinationIP: PLAN.dst1,
+    destinationIP: PLAN.dst1.v4,
     targetPort: SERVER_PORT,
   }));
-  await topo.resetPod();
+  await freshPod(topo);
   const dir = join(ctx.tmp, `profile-heap-${size}`);
   await mkdir(join(dir, 'snap'), { recursive: true });
   const config = await createConfigDir(join(dir, 'config'), egressRouter(rules));
@@ -87,12 +87,9 @@ async function heapProfile(ctx: BenchContext, size: number): Promise<HeapProfile
     await sleep(3_000);
     const rssMiB = round(agent.memory().rssMiB, 1);
     const metrics = (
-      await run(
-        ['ip', 'netns', 'exec', topo.names.pod, 'curl', '-s', '-m', '10', 'http://127.0.0.1:9099/metrics'],
-        {
-          reject: false,
-        },
-      )
+      await topo.exec('pod', ['curl', '-s', '-m', '10', 'http://127.0.0.1:9099/metrics'], {
+        reject: false,
+      })
     ).stdout;
     process.kill(agent.pid, 'SIGUSR2');
     let file = '';
@@ -121,7 +118,7 @@ async function heapProfile(ctx: BenchContext, size: number): Promise<HeapProfile
       snapshot: await summarizeHeapSnapshot(file),
     };
   } finally {
-    await agent.stop();
+    await stopRunAgent(agent, ctx.log);
   }
 }
 
@@ -133,7 +130,7 @@ export async function profileSuite(ctx: BenchContext, options: ProfileOptions): 
     const rules = tcpUdpRules(ports);
     const configPath = join(ctx.tmp, `profile-${ports}.json`);
     await writeFile(configPath, egressRouter(rules));
-    await topo.resetPod();
+    await freshPod(topo);
     const traceFile = join(ctx.tmp, `apply-${ports}.strace`);
     const traced = await timedApply(topo, configPath, { wrap: straceWrap(traceFile) });
     const line = timeline(parseStrace(await readFile(traceFile, 'utf8')));
@@ -146,7 +143,7 @@ export async function profileSuite(ctx: BenchContext, options: ProfileOptions): 
     let cpu: CpuSummary | undefined;
     let cpuError: string | undefined;
     try {
-      await topo.resetPod();
+      await freshPod(topo);
       const dir = join(ctx.tmp, `cpuprof-${ports}`);
       await mkdir(dir, { recursive: true });
       await timedApply(topo, configPath, { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir] });
@@ -171,13 +168,13 @@ export async function profileSuite(ctx: BenchContext, options: ProfileOptions): 
     Array.from({ length: size }, (_, i) => ({
       protocol: 'TCP' as const,
       port: 20_001 + i,
-      destinationIP: i === 1 ? to : PLAN.dst1,
+      destinationIP: i === 1 ? to : PLAN.dst1.v4,
       targetPort: SERVER_PORT,
     }));
-  await topo.resetPod();
+  await freshPod(topo);
   const dir = join(ctx.tmp, 'profile-run');
   await mkdir(join(dir, 'cpu'), { recursive: true });
-  const config = await createConfigDir(join(dir, 'config'), egressRouter(rulesFor(PLAN.dst1)));
+  const config = await createConfigDir(join(dir, 'config'), egressRouter(rulesFor(PLAN.dst1.v4)));
   const traceFile = join(dir, 'run.strace');
   const agent = await startRunAgent(topo, config.path, {
     wrap: straceWrap(traceFile),
@@ -191,7 +188,7 @@ export async function profileSuite(ctx: BenchContext, options: ProfileOptions): 
     for (let k = 1; k <= options.reloads; k += 1) {
       checkAbort(ctx);
       const from = agent.logs.length;
-      const t0 = await config.swap(egressRouter(rulesFor(k % 2 === 1 ? PLAN.dst2 : PLAN.dst1)), clock);
+      const t0 = await config.swap(egressRouter(rulesFor(k % 2 === 1 ? PLAN.dst2.v4 : PLAN.dst1.v4)));
       const done = await agent.waitForLog((l) => l.msg === 'config applied', 30_000, from);
       windows.push({ from: t0, to: logTime(done) + 1 });
       await sleep(1_500);
@@ -203,7 +200,7 @@ export async function profileSuite(ctx: BenchContext, options: ProfileOptions): 
     driftWindow = { from: t0, to: logTime(repaired) + 1 };
     await sleep(1_000);
   } finally {
-    await agent.stop();
+    await stopRunAgent(agent, ctx.log);
   }
   const spans = parseStrace(await readFile(traceFile, 'utf8'));
   const passes = windows.map((w) => timeline(spans, w.from / 1000, w.to / 1000));

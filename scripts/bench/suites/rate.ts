@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { timedApply } from '../lib/agent.js';
 import { egressRouter, rateRules } from '../lib/config.js';
 import { type BenchContext, checkAbort } from '../lib/context.js';
-import { run } from '../lib/exec.js';
 import { agentSideChains, deletePerRule, loadPerRule, perRuleText } from '../lib/perRule.js';
 import { ratio, round, type Summary, summarize } from '../lib/stats.js';
 
@@ -74,7 +73,7 @@ export async function rateSuite(ctx: BenchContext, options: RateOptions): Promis
         await timedApply(topo, configPath);
       }
       // Same start for every measurement: no conntrack entries left from the previous one.
-      await run(['ip', 'netns', 'exec', topo.names.pod, 'conntrack', '-F'], { reject: false });
+      await topo.exec('pod', ['conntrack', '-F'], { reject: false });
       const probe = await driver.probe(port, 'dst1', { timeoutMs: 10_000, intervalMs: 20 });
       if (!probe.ok) throw new Error(`${layout} with ${size} rules: port ${port} does not answer from dst1`);
     };

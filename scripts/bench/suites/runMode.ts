@@ -9,13 +9,13 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clock, logTime, type RunAgent, startRunAgent } from '../lib/agent.js';
+import { NODE, PLAN, pollUntil, run, sleep, spawnChild } from '../../../src/netkit/index.js';
+import { clock, logTime, type RunAgent, startRunAgent, stopRunAgent } from '../lib/agent.js';
 import { createConfigDir, egressRouter, type Rule } from '../lib/config.js';
 import { type BenchContext, checkAbort } from '../lib/context.js';
-import { NODE, pollUntil, run, sleep, spawn } from '../lib/exec.js';
 import { AGENT_TABLE } from '../lib/perRule.js';
+import { freshPod } from '../lib/podState.js';
 import { median, ratio, round, type Summary, summarize } from '../lib/stats.js';
-import { PLAN } from '../lib/topology.js';
 import { SERVER_PORT, type StreamReport } from '../lib/traffic.js';
 
 export const BASE_PORT = 20_000;
@@ -99,18 +99,18 @@ export interface RunModeResults {
   readonly drift: readonly DriftPoint[];
 }
 
-function runRules(count: number, changedTo: string = PLAN.dst1): Rule[] {
+function runRules(count: number, changedTo: string = PLAN.dst1.v4): Rule[] {
   const rules: Rule[] = [];
   for (let i = 1; i <= count; i += 1) {
     const port = BASE_PORT + i;
-    const destinationIP = port === FAR_PORT ? PLAN.far : port === CHANGED_PORT ? changedTo : PLAN.dst1;
+    const destinationIP = port === FAR_PORT ? PLAN.far.v4 : port === CHANGED_PORT ? changedTo : PLAN.dst1.v4;
     rules.push({ protocol: 'TCP', port, destinationIP, targetPort: SERVER_PORT });
   }
   return rules;
 }
 
 async function bareNodeRss(): Promise<number> {
-  const child = spawn([NODE, '-e', 'setInterval(() => {}, 1000)']);
+  const child = spawnChild([NODE, '-e', 'setInterval(() => {}, 1000)']);
   try {
     await sleep(1_500);
     const text = await run(['cat', `/proc/${child.pid}/status`]);
@@ -150,7 +150,7 @@ async function startOnCleanPod(
   /** Undefined: the executable's own shebang flags, as the agent is launched for real. */
   nodeFlags?: readonly string[],
 ) {
-  await ctx.topo.resetPod();
+  await freshPod(ctx.topo);
   await run(['rm', '-rf', dir]);
   await mkdir(dir, { recursive: true });
   const config = await createConfigDir(dir, egressRouter(runRules(size)));
@@ -178,7 +178,7 @@ async function reloads(
     checkAbort(ctx);
     const to = k % 2 === 1 ? 'dst2' : 'dst1';
     const from = agent.logs.length;
-    const t0 = await swap(egressRouter(runRules(size, to === 'dst2' ? PLAN.dst2 : PLAN.dst1)));
+    const t0 = await swap(egressRouter(runRules(size, to === 'dst2' ? PLAN.dst2.v4 : PLAN.dst1.v4)));
     const probe = await driver.probe(CHANGED_PORT, to, { timeoutMs: 15_000, intervalMs: 5 });
     if (!probe.ok || probe.at === undefined)
       throw new Error(`reload ${k}: port ${CHANGED_PORT} never answered from ${to}`);
@@ -223,7 +223,7 @@ async function drift(ctx: BenchContext, agent: RunAgent, size: number, reps: num
     },
     {
       kind: 'route' as const,
-      break: () => topo.ip('pod', ['route', 'delete', 'default', 'via', PLAN.gw, 'dev', 'net1']),
+      break: () => topo.ip('pod', ['route', 'delete', 'default', 'via', PLAN.gw.v4, 'dev', 'net1']),
       port: FAR_PORT,
       expect: 'far',
     },
@@ -297,14 +297,14 @@ export async function runModeSuite(ctx: BenchContext, options: RunModeOptions): 
             'far',
           );
           if (size === options.reloadSize && options.reloads > 0) {
-            reload = await reloads(ctx, agent, (text) => config.swap(text, clock), size, options);
+            reload = await reloads(ctx, agent, (text) => config.swap(text), size, options);
           }
           driftPoints.push(...(await drift(ctx, agent, size, options.driftReps)));
           await sleep(1_000);
           rssAfterChurnMiB = round(agent.memory().rssMiB, 1);
         }
       } finally {
-        await agent.stop();
+        await stopRunAgent(agent, ctx.log);
       }
     }
     memory.push({
@@ -338,10 +338,10 @@ export async function runModeSuite(ctx: BenchContext, options: RunModeOptions): 
         readyMs: round(readyMs, 0),
       });
     } finally {
-      await agent.stop();
+      await stopRunAgent(agent, ctx.log);
     }
   }
-  await ctx.topo.resetPod();
+  await freshPod(ctx.topo);
   const at10k = memory.find((m) => m.rules === 10_000)?.rssMiB.median;
   return {
     memory,

@@ -1,5 +1,5 @@
 // The bundled examples rendered through the CLI must match rules/golden/ byte for byte.
-// After an intended change to the renderer: `npx tsx scripts/update-golden.ts`, then review the diff.
+// After an intended change to the renderer: `npx tsx test/update-golden.ts`, then review the diff.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { goldenCases, goldenPath } from '../../helpers/golden.js';

@@ -1,7 +1,6 @@
-#!/usr/bin/env node
 /**
- * Test server for the network-namespace harness; plain JS so it runs without a build:
- *   ip netns exec NS node server.mjs --name NAME [--tcp PORT]... [--udp PORT]... [--bind ADDR]...
+ * The kit's test server, run inside a namespace from dist/ (see traffic.ts):
+ *   ip netns exec NS node dist/netkit/tools/server.js --name NAME [--tcp PORT]... [--udp PORT]... [--bind ADDR]...
  *
  * Ports may also be given as comma lists (`--tcp 80,8080`). `--bind` defaults to `::`
  * (dual-stack: IPv4 peers arrive as `::ffff:a.b.c.d`, reported here as plain `a.b.c.d`).
@@ -15,7 +14,9 @@
  * Reply (TCP and UDP): `name=<name> peer=<peer address> port=<local port> payload=<payload>`.
  * TCP: the payload is the first line of the first data received (or everything up to the peer's
  * half-close); the server replies and closes. A first line starting with `stream` keeps the
- * connection open instead: every further line gets its own reply (used by the long-lived client).
+ * connection open instead: every further line gets its own reply (the long-lived client). A first
+ * line `bulk <N>` gets the reply line followed by N bytes of filler and a newline (a download
+ * big enough to need full-sized segments, for MTU tests).
  * UDP: `localAddress` is the bound address (Node cannot read the datagram's destination address).
  */
 import dgram from 'node:dgram';
@@ -34,8 +35,23 @@ const { values } = parseArgs({
 
 const name = values.name;
 const binds = values.bind.length > 0 ? values.bind : ['::'];
+const MAX_BULK = 64 * 1024 * 1024;
 
-function ports(list) {
+interface Bound {
+  readonly address: string;
+  readonly port: number;
+}
+
+function emit(object: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(object)}\n`);
+}
+
+function fail(message: string, code: string | undefined): never {
+  emit({ error: message, code });
+  process.exit(1);
+}
+
+function ports(list: readonly string[]): number[] {
   return list
     .flatMap((item) => item.split(','))
     .filter((item) => item !== '')
@@ -46,32 +62,29 @@ function ports(list) {
     });
 }
 
-function emit(object) {
-  process.stdout.write(`${JSON.stringify(object)}\n`);
-}
-
-function fail(message, code) {
-  emit({ error: message, code });
-  process.exit(1);
-}
-
 /** IPv4-mapped IPv6 (from a dual-stack socket) as plain IPv4. */
-function plain(address) {
+function plain(address: string | undefined): string {
   if (typeof address !== 'string') return '';
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return mapped ? mapped[1] : address;
+  return mapped?.[1] ?? address;
 }
 
-function replyText(peer, localPort, payload) {
+function replyText(peer: string, localPort: number | undefined, payload: string): string {
   return `name=${name} peer=${peer} port=${localPort} payload=${payload}\n`;
 }
 
-function firstLine(text) {
+function firstLine(text: string): string {
   const newline = text.indexOf('\n');
   return (newline < 0 ? text : text.slice(0, newline)).replace(/\r$/, '');
 }
 
-function onTcpConnection(socket) {
+function tcpReply(peer: string, localPort: number | undefined, payload: string): string {
+  const bulk = /^bulk (\d+)$/.exec(payload);
+  const size = bulk ? Math.min(Number(bulk[1]), MAX_BULK) : 0;
+  return `${replyText(peer, localPort, payload)}${size > 0 ? `${'x'.repeat(size)}\n` : ''}`;
+}
+
+function onTcpConnection(socket: net.Socket): void {
   const localAddress = plain(socket.localAddress);
   const localPort = socket.localPort;
   const peerAddress = plain(socket.remoteAddress);
@@ -82,7 +95,7 @@ function onTcpConnection(socket) {
   socket.setEncoding('utf8');
   socket.on('error', () => {});
 
-  const record = (payload) =>
+  const record = (payload: string) =>
     emit({ proto: 'tcp', name, localAddress, localPort, peerAddress, peerPort, payload });
 
   const streamLines = () => {
@@ -95,7 +108,7 @@ function onTcpConnection(socket) {
     }
   };
 
-  socket.on('data', (chunk) => {
+  socket.on('data', (chunk: string) => {
     buffer += chunk;
     if (streaming) {
       streamLines();
@@ -110,7 +123,7 @@ function onTcpConnection(socket) {
       streamLines();
       return;
     }
-    socket.end(replyText(peerAddress, localPort, payload));
+    socket.end(tcpReply(peerAddress, localPort, payload));
   });
 
   socket.on('end', () => {
@@ -118,28 +131,32 @@ function onTcpConnection(socket) {
       answered = true;
       const payload = firstLine(buffer);
       record(payload);
-      socket.end(replyText(peerAddress, localPort, payload));
+      socket.end(tcpReply(peerAddress, localPort, payload));
       return;
     }
     socket.end();
   });
 }
 
-function listenTcp(address, port) {
+function listenTcp(address: string, port: number): Promise<Bound> {
   return new Promise((resolve) => {
     const server = net.createServer({ allowHalfOpen: true }, onTcpConnection);
-    server.once('error', (error) => fail(`tcp ${address} ${port}: ${error.message}`, error.code));
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      fail(`tcp ${address} ${port}: ${error.message}`, error.code),
+    );
     server.listen({ host: address, port, ipv6Only: false }, () => {
-      const bound = server.address();
+      const bound = server.address() as net.AddressInfo;
       resolve({ address: bound.address, port: bound.port });
     });
   });
 }
 
-function listenUdp(address, port) {
+function listenUdp(address: string, port: number): Promise<Bound> {
   return new Promise((resolve) => {
     const socket = dgram.createSocket({ type: net.isIPv6(address) ? 'udp6' : 'udp4', ipv6Only: false });
-    socket.once('error', (error) => fail(`udp ${address} ${port}: ${error.message}`, error.code));
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      fail(`udp ${address} ${port}: ${error.message}`, error.code),
+    );
     socket.on('message', (message, remote) => {
       const bound = socket.address();
       const peerAddress = plain(remote.address);
@@ -164,12 +181,12 @@ function listenUdp(address, port) {
   });
 }
 
-const tcp = [];
-const udp = [];
+const tcp: Bound[] = [];
+const udp: Bound[] = [];
 for (const address of binds) {
   for (const port of ports(values.tcp)) tcp.push(await listenTcp(address, port));
   for (const port of ports(values.udp)) udp.push(await listenUdp(address, port));
 }
 emit({ ready: true, name, pid: process.pid, tcp, udp });
 
-for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => process.exit(0));
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(0));

@@ -1,13 +1,14 @@
-#!/usr/bin/env node
 /**
- * Test client for the network-namespace harness; plain JS so it runs without a build:
- *   ip netns exec NS node client.mjs tcp  --host H --port P [--payload X] [--timeout MS] [--source ADDR]
- *   ip netns exec NS node client.mjs udp  --host H --port P [--payload X] [--timeout MS] [--source ADDR]
- *   ip netns exec NS node client.mjs long --host H --port P [--interval MS] [--reply-timeout MS]
- *                                          [--timeout MS] [--max-ms MS] [--source ADDR]
+ * The kit's test client, run inside a namespace from dist/ (see traffic.ts):
+ *   ip netns exec NS node client.js tcp  --host H --port P [--payload X] [--timeout MS] [--source ADDR]
+ *   ip netns exec NS node client.js udp  --host H --port P [--payload X] [--timeout MS] [--source ADDR]
+ *   ip netns exec NS node client.js long --host H --port P [--interval MS] [--reply-timeout MS]
+ *                                         [--timeout MS] [--max-ms MS] [--source ADDR]
  *
  * tcp/udp print exactly one JSON line and exit 0:
- *   {"ok":true,"reply":"name=… peer=… port=… payload=…"}
+ *   {"ok":true,"reply":"name=… peer=… port=… payload=…","bytes":N,"complete":true|false}
+ *     (`complete`: the server closed the connection after its reply; false when the timeout cut a
+ *     reply short, e.g. a bulk download that stalled)
  *   {"ok":false,"error":E,"code":errno,"message":…}, E one of
  *     tcp: refused (RST, or ICMP port unreachable) | timeout (no answer to the SYN) |
  *          no-reply (connected, no reply in time) | closed (closed without a reply) |
@@ -44,16 +45,18 @@ const host = values.host ?? '';
 const port = Number(values.port);
 const timeoutMs = Number(values.timeout);
 
-function emit(object) {
+type Json = Record<string, unknown>;
+
+function emit(object: Json): void {
   process.stdout.write(`${JSON.stringify(object)}\n`);
 }
 
-function done(object) {
+function done(object: Json): never {
   emit(object);
   process.exit(0);
 }
 
-function classifyTcp(code, connected) {
+function classifyTcp(code: string | undefined, connected: boolean): string {
   switch (code) {
     case 'ECONNREFUSED':
       return connected ? 'reset' : 'refused';
@@ -71,7 +74,7 @@ function classifyTcp(code, connected) {
   }
 }
 
-function classifyUdp(code) {
+function classifyUdp(code: string | undefined): string {
   switch (code) {
     case 'ECONNREFUSED':
       return 'unreachable';
@@ -84,16 +87,22 @@ function classifyUdp(code) {
   }
 }
 
-function tcpRequest() {
+function tcpRequest(): void {
   let connected = false;
   let data = '';
-  const socket = net.connect({ host, port, localAddress: values.source });
-  const finish = (result) => {
+  const socket = net.connect({ host, port, ...(values.source ? { localAddress: values.source } : {}) });
+  const ok = (complete: boolean) => ({
+    ok: true,
+    reply: data.trimEnd(),
+    bytes: Buffer.byteLength(data),
+    complete,
+  });
+  const finish = (result: Json): never => {
     socket.destroy();
-    done(result);
+    return done(result);
   };
   setTimeout(() => {
-    if (data.includes('\n')) finish({ ok: true, reply: data.trimEnd() });
+    if (data.includes('\n')) finish(ok(false));
     finish({ ok: false, error: connected ? 'no-reply' : 'timeout', code: 'ETIMEDOUT', message: 'timed out' });
   }, timeoutMs);
   socket.setEncoding('utf8');
@@ -101,15 +110,15 @@ function tcpRequest() {
     connected = true;
     socket.write(`${values.payload}\n`);
   });
-  socket.on('data', (chunk) => {
+  socket.on('data', (chunk: string) => {
     data += chunk;
   });
   socket.on('end', () => {
-    if (data !== '') finish({ ok: true, reply: data.trimEnd() });
+    if (data !== '') finish(ok(true));
     finish({ ok: false, error: 'closed', code: 'EOF', message: 'closed without a reply' });
   });
-  socket.on('error', (error) => {
-    if (data.includes('\n')) finish({ ok: true, reply: data.trimEnd() });
+  socket.on('error', (error: NodeJS.ErrnoException) => {
+    if (data.includes('\n')) finish(ok(false));
     finish({
       ok: false,
       error: classifyTcp(error.code, connected),
@@ -119,20 +128,23 @@ function tcpRequest() {
   });
 }
 
-function udpRequest() {
+function udpRequest(): void {
   const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
-  const finish = (result) => {
+  const finish = (result: Json): never => {
     socket.close();
-    done(result);
+    return done(result);
   };
   setTimeout(
     () => finish({ ok: false, error: 'timeout', code: 'ETIMEDOUT', message: 'no reply' }),
     timeoutMs,
   );
-  socket.on('error', (error) =>
+  socket.on('error', (error: NodeJS.ErrnoException) =>
     finish({ ok: false, error: classifyUdp(error.code), code: error.code, message: error.message }),
   );
-  socket.on('message', (message) => finish({ ok: true, reply: message.toString('utf8').trimEnd() }));
+  socket.on('message', (message) => {
+    const reply = message.toString('utf8');
+    finish({ ok: true, reply: reply.trimEnd(), bytes: message.length, complete: true });
+  });
   const send = () =>
     socket.connect(port, host, () => {
       socket.send(values.payload, (error) => {
@@ -143,25 +155,25 @@ function udpRequest() {
   else send();
 }
 
-function longLived() {
+function longLived(): void {
   const intervalMs = Number(values.interval);
   const replyTimeoutMs = Number(values['reply-timeout']);
   const started = Date.now();
   let connected = false;
   let broke = false;
-  let error;
+  let error: string | undefined;
   let exchanges = 0;
   let next = 0;
   let sentAt = 0;
   let waiting = false;
   let maxRttMs = 0;
   let buffer = '';
-  let firstReply;
-  const socket = net.connect({ host, port, localAddress: values.source });
+  let firstReply: string | undefined;
+  const socket = net.connect({ host, port, ...(values.source ? { localAddress: values.source } : {}) });
 
-  const summary = () => {
+  const summary = (): never => {
     socket.destroy();
-    done({
+    return done({
       event: 'summary',
       connected,
       exchanges,
@@ -172,7 +184,7 @@ function longLived() {
       firstReply,
     });
   };
-  const breakWith = (reason, code) => {
+  const breakWith = (reason: string, code: string | undefined) => {
     if (broke) return;
     broke = true;
     error = reason;
@@ -185,7 +197,7 @@ function longLived() {
     if (!connected) breakWith('timeout', 'ETIMEDOUT');
   }, timeoutMs);
   setTimeout(summary, Number(values['max-ms']));
-  for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, summary);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, summary);
 
   const tick = () => {
     if (broke) return;
@@ -207,7 +219,7 @@ function longLived() {
     tick();
     setInterval(tick, intervalMs);
   });
-  socket.on('data', (chunk) => {
+  socket.on('data', (chunk: string) => {
     buffer += chunk;
     let newline = buffer.indexOf('\n');
     while (newline >= 0) {
@@ -222,7 +234,9 @@ function longLived() {
     }
   });
   socket.on('end', () => breakWith('closed', 'EOF'));
-  socket.on('error', (failure) => breakWith(classifyTcp(failure.code, connected), failure.code));
+  socket.on('error', (failure: NodeJS.ErrnoException) =>
+    breakWith(classifyTcp(failure.code, connected), failure.code),
+  );
 }
 
 if (!net.isIP(host) || !Number.isInteger(port) || port < 1 || port > 65535 || !(timeoutMs > 0)) {

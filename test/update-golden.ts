@@ -1,8 +1,9 @@
 // Regenerates rules/golden/ from the bundled examples. Run after an intended change to the
-// renderer, then review the diff: these files are what the tests hold the renderer to.
+// renderer, then review the diff: these files are what the tests hold the renderer to. It lives
+// with the tests it serves (scripts/ never import from test/): `npx tsx test/update-golden.ts`.
 import { writeFileSync } from 'node:fs';
-import { goldenCases, goldenPath } from '../test/helpers/golden.js';
-import { runCli } from '../test/helpers/runCli.js';
+import { goldenCases, goldenPath } from './helpers/golden.js';
+import { runCli } from './helpers/runCli.js';
 
 for (const c of goldenCases()) {
   for (const format of ['nft', 'json'] as const) {

@@ -1,8 +1,19 @@
-/** Self-test of the namespace harness, without the agent. Needs root. */
+/** Self-test of the network kit's default topology and traffic tools, without the agent. Needs root. */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTopology, PLAN, type Topology, TopologyError, withTopology } from './harness/topology.js';
-import { capture, longLivedTcp, startServer, tcpRequest, udpRequest } from './harness/traffic.js';
+import {
+  capture,
+  createTopology,
+  longLivedTcp,
+  PLAN,
+  startServer,
+  type Topology,
+  TopologyError,
+  tcpRequest,
+  udpRequest,
+  withTopology,
+} from '../../src/netkit/index.js';
+import { buildAgent } from './kit/build.js';
 
 function netnsNames(): string[] {
   return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
@@ -22,12 +33,13 @@ function leftovers(prefix: string): string[] {
   return [...netnsNames().filter((name) => name.startsWith(prefix)), ...links];
 }
 
-describe('netns harness', () => {
+describe('netns kit: the default topology', () => {
   let topo: Topology;
 
   beforeAll(async () => {
+    await buildAgent();
     topo = await createTopology({ clientSubnet2: true });
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await topo?.destroy();

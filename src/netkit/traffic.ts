@@ -1,16 +1,26 @@
 /**
- * Traffic helpers for namespace tests. Everything runs inside a topology namespace through
- * `ip netns exec` (a Node process cannot switch its own namespace): the plain-JS scripts
- * server.mjs and client.mjs next to this file, and tcpdump.
+ * Traffic in a topology. Everything runs inside a topology namespace through `ip netns exec` (a
+ * Node process cannot switch its own namespace): the kit's tools (tools/server.ts and
+ * tools/client.ts, run from dist/) and tcpdump.
+ *
+ * API
+ * - `startServer(topo, ns, name, { tcp, udp, bind })` → `ServerHandle`: listens, reports every
+ *   connection and datagram with the peer address it saw (`seen()`, `waitFor(predicate)`), and
+ *   answers `name=<name> peer=<peer> port=<port> payload=<payload>`; `bulk <N>` as the payload
+ *   gets N bytes more (a download that needs full-sized segments).
+ * - `tcpRequest(topo, ns, host, port, payload?, timeoutMs?, { source })`,
+ *   `udpRequest(…)` → `RequestResult`: the reply (parsed) or why there was none
+ *   (refused / timeout / no-reply / unreachable / …).
+ * - `longLivedTcp(topo, ns, host, port, options)` → a connection exchanging a line every
+ *   interval; tells whether it ever broke (reloads must not break established flows).
+ * - `capture(topo, ns, iface, filter, fn, { until })`: tcpdump lines while `fn` runs.
  */
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import type { NsRef, Spawned, Topology } from './topology.js';
+import { builtFile } from './dist.js';
+import { type Child, NODE, readLines, within } from './process.js';
+import type { Topology } from './topology.js';
 
-const SERVER_SCRIPT = fileURLToPath(new URL('./server.mjs', import.meta.url));
-const CLIENT_SCRIPT = fileURLToPath(new URL('./client.mjs', import.meta.url));
-const NODE = process.execPath;
+const SERVER_SCRIPT = (): string => builtFile('netkit/tools/server.js');
+const CLIENT_SCRIPT = (): string => builtFile('netkit/tools/client.js');
 /** Head room for `ip netns exec` plus a Node start on top of a client's own timeout. */
 const CLIENT_MARGIN_MS = 10_000;
 
@@ -61,21 +71,20 @@ export type TcpError = 'refused' | 'timeout' | 'no-reply' | 'closed' | 'reset' |
 export type UdpError = 'unreachable' | 'timeout' | 'host-unreachable' | 'error';
 
 export type RequestResult<E extends string> =
-  | { readonly ok: true; readonly reply: string; readonly parsed: ParsedReply | undefined }
+  | {
+      readonly ok: true;
+      readonly reply: string;
+      readonly parsed: ParsedReply | undefined;
+      /** Bytes received. */
+      readonly bytes: number;
+      /** The server closed after its reply (false: the timeout cut it short). */
+      readonly complete: boolean;
+    }
   | { readonly ok: false; readonly error: E; readonly code?: string; readonly message?: string };
 
 export interface RequestOptions {
   /** Source address to bind. */
   readonly source?: string;
-}
-
-function readLines(stream: Readable | null | undefined, onLine: (line: string) => void): Promise<void> {
-  if (!stream) return Promise.resolve();
-  return new Promise((resolve) => {
-    const reader = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-    reader.on('line', onLine);
-    reader.on('close', () => resolve());
-  });
 }
 
 function parseJson(line: string): Record<string, unknown> | undefined {
@@ -87,19 +96,10 @@ function parseJson(line: string): Record<string, unknown> | undefined {
   }
 }
 
-/** Waits for `promise` at most timeoutMs; `onTimeout` builds the error. */
-function within<T>(promise: Promise<T>, timeoutMs: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function stopChild(child: Spawned, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-  // execa sends SIGKILL 2 s after an unobeyed SIGTERM (forceKillAfterDelay).
-  await within(child, 10_000, () => new Error(`process ${child.pid} did not exit`));
+async function stopChild(child: Child, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  // A SIGTERM not obeyed is followed by SIGKILL (spawnChild's forceKillAfterMs).
+  child.kill(signal);
+  await within(child.exited, 10_000, () => new Error(`process ${child.pid} did not exit`));
 }
 
 /** `name=<name> peer=<addr> port=<port> payload=<payload>` as an object. */
@@ -110,17 +110,17 @@ export function parseReply(reply: string): ParsedReply | undefined {
 }
 
 /**
- * Starts server.mjs in `ns` listening on the given ports and resolves once it reports ready.
+ * Starts the kit server in `ns` listening on the given ports and resolves once it reports ready.
  * destroy() of the topology also stops it.
  */
 export async function startServer(
   topo: Topology,
-  ns: NsRef,
+  ns: string,
   name: string,
   ports: ServerPorts,
   options: { readyTimeoutMs?: number } = {},
 ): Promise<ServerHandle> {
-  const args = [SERVER_SCRIPT, '--name', name];
+  const args = [SERVER_SCRIPT(), '--name', name];
   for (const port of ports.tcp ?? []) args.push('--tcp', String(port));
   for (const port of ports.udp ?? []) args.push('--udp', String(port));
   for (const address of ports.bind ?? []) args.push('--bind', address);
@@ -204,11 +204,11 @@ export async function startServer(
 
 async function runClient<E extends string>(
   topo: Topology,
-  ns: NsRef,
+  ns: string,
   args: readonly string[],
   timeoutMs: number,
 ): Promise<RequestResult<E>> {
-  const result = await topo.exec(ns, [NODE, CLIENT_SCRIPT, ...args, '--timeout', String(timeoutMs)], {
+  const result = await topo.exec(ns, [NODE, CLIENT_SCRIPT(), ...args, '--timeout', String(timeoutMs)], {
     reject: false,
     timeoutMs: timeoutMs + CLIENT_MARGIN_MS,
   });
@@ -220,7 +220,13 @@ async function runClient<E extends string>(
   }
   if (object.ok) {
     const reply = String(object.reply ?? '');
-    return { ok: true, reply, parsed: parseReply(reply) };
+    return {
+      ok: true,
+      reply,
+      parsed: parseReply(reply),
+      bytes: Number(object.bytes ?? reply.length),
+      complete: object.complete !== false,
+    };
   }
   return {
     ok: false,
@@ -236,7 +242,7 @@ async function runClient<E extends string>(
  */
 export function tcpRequest(
   topo: Topology,
-  ns: NsRef,
+  ns: string,
   host: string,
   port: number,
   payload = 'hello',
@@ -254,7 +260,7 @@ export function tcpRequest(
  */
 export function udpRequest(
   topo: Topology,
-  ns: NsRef,
+  ns: string,
   host: string,
   port: number,
   payload = 'hello',
@@ -300,18 +306,18 @@ export interface LongLivedHandle {
 }
 
 /**
- * A TCP connection from `ns` that exchanges one line every intervalMs with a server.mjs (which
+ * A TCP connection from `ns` that exchanges one line every intervalMs with a kit server (which
  * keeps `stream` connections open), reporting whether it ever broke. Resolves once connected;
  * rejects if the connection cannot be established.
  */
 export async function longLivedTcp(
   topo: Topology,
-  ns: NsRef,
+  ns: string,
   host: string,
   port: number,
   options: LongLivedOptions = {},
 ): Promise<LongLivedHandle> {
-  const args = [CLIENT_SCRIPT, 'long', '--host', host, '--port', String(port)];
+  const args = [CLIENT_SCRIPT(), 'long', '--host', host, '--port', String(port)];
   args.push('--interval', String(options.intervalMs ?? 100));
   args.push('--reply-timeout', String(options.replyTimeoutMs ?? 2_000));
   args.push('--timeout', String(options.connectTimeoutMs ?? 3_000));
@@ -411,7 +417,7 @@ export interface CaptureOptions {
  */
 export async function capture(
   topo: Topology,
-  ns: NsRef,
+  ns: string,
   iface: string,
   filter: string | readonly string[],
   fn: () => Promise<unknown>,
@@ -439,7 +445,7 @@ export async function capture(
   try {
     const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
     await within(
-      Promise.race([listening, child.then(() => Promise.reject(new Error('tcpdump exited')))]),
+      Promise.race([listening, child.exited.then(() => Promise.reject(new Error('tcpdump exited')))]),
       readyTimeoutMs,
       () => new Error(`tcpdump not listening after ${readyTimeoutMs} ms`),
     ).catch((error: unknown) => {

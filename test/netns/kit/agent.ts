@@ -1,0 +1,36 @@
+/**
+ * The agent as the run-mode tests start it: the kit's `startAgent` with a short resync interval
+ * (2 s, so drift and resync tests finish quickly), and the IPv4 router they configure.
+ */
+import {
+  type AgentProcess,
+  egressRouter,
+  PLAN,
+  type RuleSpec,
+  type RunLaunch,
+  startAgent,
+  type Topology,
+} from '../../../src/netkit/index.js';
+
+/** `run CONFIG` in the pod with `--resync-interval 2` and JSON logs (see the kit's startAgent). */
+export function startTestAgent(
+  topo: Topology,
+  configPath: string,
+  extra: readonly string[] = [],
+  launch: RunLaunch = {},
+): Promise<AgentProcess> {
+  return startAgent(topo, configPath, { ...launch, args: ['--resync-interval', '2', ...extra] });
+}
+
+/** An IPv4 EgressRouter on the kit's LAN (egress 192.0.2.100/24, master eth1), as YAML. */
+export function routerYaml(rules: readonly RuleSpec[], gateway: string = PLAN.gw.v4): string {
+  return egressRouter(
+    {
+      name: 'e2e-run',
+      master: 'eth1',
+      addresses: [{ ip: `${PLAN.egress.v4[0]}/24`, gateway }],
+      rules,
+    },
+    'yaml',
+  );
+}
