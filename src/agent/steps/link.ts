@@ -200,7 +200,7 @@ function convergeAdopted(input: StepInput, link: LinkInfo, plan: LinkPlan): Step
 
 /** Up but without carrier: the master is down (or unplugged); nothing can leave. */
 function carrierFinding(link: LinkInfo | undefined): Finding[] {
-  if (!link || !link.flags.includes('UP') || link.flags.includes('LOWER_UP')) return [];
+  if (!link?.flags.includes('UP') || link.flags.includes('LOWER_UP')) return [];
   return [
     {
       reason: 'NoCarrier',
