@@ -8,9 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RouterConfig } from '../config/model.js';
 import { observeNamespace } from '../link/iproute.js';
+import type { NftJsonBatch } from '../nft/json.js';
 import type { NftTable } from '../nft/model.js';
-import { listTable } from '../nft/nft.js';
-import { compareTable } from '../nft/verify.js';
+import type { TableModel } from '../nft/packed.js';
+import { verifyLoad } from '../nft/verify.js';
 import { type PlanFacts, planRouter, type RouterPlan } from '../plan/routerPlan.js';
 import type { Runner } from '../system/command.js';
 import { realSystem, type System } from '../system/system.js';
@@ -19,7 +20,7 @@ import { type ApplyOptions, stableMac } from './context.js';
 import { type Effects, realEffects } from './effects.js';
 import { ApplyFailure, execute, executeForced } from './executor.js';
 import { cidrContains, factsFrom } from './facts.js';
-import { type KernelReading, readKernel, tableObservation } from './observe.js';
+import { type KernelReading, presentTable, readKernel, tableObservation } from './observe.js';
 import { STEPS, VERIFIABLE } from './registry.js';
 import { StepError } from './stepError.js';
 import { isOwnedLink } from './steps/link.js';
@@ -28,8 +29,8 @@ import type { Finding, Observation, StepInput } from './steps/step.js';
 export { ApplyFailure } from './executor.js';
 
 export interface ApplyState {
-  /** The table last loaded and verified by this process. */
-  readonly committed?: NftTable;
+  /** The table last loaded and verified by this process (see `TableObservation.model`). */
+  readonly committed?: TableModel;
   /** True when nothing suggests the kernel's table changed since `committed` was verified. */
   readonly trustCommitted?: boolean;
   /** False once an adopted interface is known: it is not the agent's to re-create. */
@@ -81,7 +82,7 @@ function inputFor(
   plan: RouterPlan,
   nonce: string,
 ): Omit<StepInput, 'freshDevices' | 'flushedFamilies'> {
-  const observed: Observation = { ...reading, table: tableObservation(plan.table, reading, state.committed) };
+  const observed: Observation = { ...reading, table: tableObservation(plan, reading, state.committed) };
   return {
     config,
     options,
@@ -121,43 +122,53 @@ function convergeAll(
 
 /** A redirect to the pod's own cluster subnet would leave through eth0, which the router never forwards to. */
 function checkDestinations(config: RouterConfig, options: ApplyOptions, facts: PlanFacts): void {
-  const targets = [
-    ...config.redirectRules.map((rule, i) => ({
-      address: rule.destinationIP,
-      family: rule.family,
-      path: `${(rule as { source?: string }).source ?? `redirect rule ${i}`}.destinationIP`,
-    })),
-    ...(config.fallback
-      ? [
-          {
-            address: config.fallback.address,
-            family: config.fallback.family,
-            path: `${(config.fallback as { source?: string }).source ?? 'fallbackIP'}`,
-          },
-        ]
-      : []),
-  ];
-  for (const target of targets) {
-    const prefix = facts.clusterPrefixes?.[target.family]?.find((p) => cidrContains(p, target.address));
-    if (prefix)
-      throw new StepError(
-        'preflight',
-        'UnroutableDestination',
-        target.path,
-        `${target.path}: ${target.address} is on the pod's cluster subnet ${prefix} (${options.clusterInterface}); the router only forwards from the cluster to the egress interface, so this redirect could never work`,
-      );
-  }
+  const prefixes = facts.clusterPrefixes;
+  if (!prefixes?.[4]?.length && !prefixes?.[6]?.length) return;
+  // Each distinct destination once (a few, whatever the rule count); the path is made only to report.
+  const seen = new Set<string>();
+  const check = (address: string, family: 4 | 6, path: () => string) => {
+    if (seen.has(address)) return;
+    seen.add(address);
+    const prefix = prefixes[family]?.find((p) => cidrContains(p, address));
+    if (!prefix) return;
+    const where = path();
+    throw new StepError(
+      'preflight',
+      'UnroutableDestination',
+      where,
+      `${where}: ${address} is on the pod's cluster subnet ${prefix} (${options.clusterInterface}); the router only forwards from the cluster to the egress interface, so this redirect could never work`,
+    );
+  };
+  config.redirectRules.forEach((rule, i) => {
+    check(
+      rule.destinationIP,
+      rule.family,
+      () => `${(rule as { source?: string }).source ?? `redirect rule ${i}`}.destinationIP`,
+    );
+  });
+  const fallback = config.fallback;
+  if (fallback)
+    check(
+      fallback.address,
+      fallback.family,
+      () => `${(fallback as { source?: string }).source ?? 'fallbackIP'}`,
+    );
 }
 
-async function verifyTableLoad(system: System, table: NftTable, signal?: AbortSignal): Promise<void> {
+/** Reads back what a load needs confirmed: the shape always, the changed elements, or all of a small table. */
+async function verifyTableLoad(
+  system: System,
+  table: NftTable,
+  batch: NftJsonBatch,
+  signal?: AbortSignal,
+): Promise<void> {
   const label = `table ${table.family} ${table.name}`;
-  let listing: Awaited<ReturnType<typeof listTable>>;
+  let left: string[];
   try {
-    listing = await listTable(system.pod, table.family, table.name, signal);
+    left = await verifyLoad(system.pod, table, batch, signal);
   } catch (error) {
     throw new StepError('nftables', 'VerifyFailed', label, (error as Error).message);
   }
-  const left = compareTable(table, listing);
   if (left.length > 0)
     throw new StepError(
       'nftables',
@@ -229,7 +240,13 @@ export async function apply(
       onDone: (action) => {
         if (!action.quiet) deps.log?.(action);
       },
-      verifyTable: () => verifyTableLoad(system, plan.table, deps.signal),
+      verifyTable: (action) =>
+        verifyTableLoad(
+          system,
+          plan.table,
+          action.op.type === 'nft' ? action.op.batch : { nftables: [] },
+          deps.signal,
+        ),
       ...(changesIp
         ? {
             verifyAll: () =>
@@ -250,7 +267,10 @@ export async function apply(
     notes: converged.notes,
     interfaceOwned: owned,
     plan,
-    table: plan.table,
+    // Read only by a caller that needs it (the reconciler, when the config changed).
+    get table() {
+      return plan.table;
+    },
   };
 }
 
@@ -300,16 +320,9 @@ export async function cleanup(
   deps: Omit<ApplyDeps, 'dryRun'> = {},
 ): Promise<CleanupResult> {
   const system = deps.system ?? realSystem;
-  const reading = await readKernel(system, options, true, deps.signal);
-  const observed: Observation = {
-    ...reading,
-    table: {
-      present: Boolean(reading.listing),
-      differences: [],
-      trusted: false,
-      ...(reading.listing ? { listing: reading.listing } : {}),
-    },
-  };
+  // Only whether the table is there: deleting it needs no listing of its elements.
+  const reading = await readKernel(system, options, 'shape', deps.signal);
+  const observed: Observation = { ...reading, table: presentTable(reading) };
   const actions = [...STEPS].reverse().flatMap((step) => step.remove({ config, options, observed }));
   const effects = deps.effects ?? realEffects(system);
   return executeForced(

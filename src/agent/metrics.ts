@@ -201,6 +201,8 @@ export class MetricsSink implements StatusSink {
 
   publish(snapshot: StatusSnapshot): void {
     this.snapshot = snapshot;
+    // A pass's outcome shows at the next scrape, not up to cacheMs later.
+    this.cached = undefined;
     const pass = snapshot.pass;
     if (pass && pass.result !== 'skipped') {
       this.duration.observe({ trigger: pass.trigger }, pass.durationSeconds);

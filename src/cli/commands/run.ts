@@ -140,6 +140,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     format ? format === 'pretty' : Boolean(process.stdout.isTTY),
   );
 
+  let lastLoad: ConfigLoad | undefined;
   const readConfig = async (): Promise<ConfigLoad> => {
     if (source.fromEnv) {
       const keys = ['EGRESS_SOURCE', 'EGRESS_GATEWAY', 'EGRESS_DESTINATION', 'EGRESS_ROUTER_MODE'];
@@ -156,7 +157,10 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
         fingerprint: `unreadable:${text.error.message}`,
       };
     }
-    return { ...loadConfigText(text, options), fingerprint: fingerprintOf(text) };
+    // The same bytes as last time are the same result: no parse, no validation (every resync reads the file).
+    const fingerprint = fingerprintOf(text);
+    if (lastLoad?.fingerprint !== fingerprint) lastLoad = { ...loadConfigText(text, options), fingerprint };
+    return lastLoad;
   };
 
   if (source.fromEnv && io.env.EGRESS_ROUTER_MODE === 'unit-test') {
