@@ -22,8 +22,9 @@ import { type ApplyResults, applySuite } from './suites/apply.js';
 import { type ProfileResults, profileSuite } from './suites/profile.js';
 import { type RateResults, rateSuite } from './suites/rate.js';
 import { type RunModeResults, runModeSuite } from './suites/runMode.js';
+import { type ScaleResults, scaleSuite } from './suites/scale.js';
 
-const SUITES = ['rate', 'apply', 'run', 'profile'] as const;
+const SUITES = ['rate', 'apply', 'run', 'scale', 'profile'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 const HELP = `Usage: scripts/bench.sh [options]
@@ -41,6 +42,7 @@ export interface BenchResults {
   rate?: RateResults;
   apply?: ApplyResults;
   run?: RunModeResults;
+  scale?: ScaleResults;
   profile?: ProfileResults;
   readonly errors: Record<string, string>;
 }
@@ -216,6 +218,15 @@ async function main(): Promise<number> {
                 nodeFlags: ['--max-old-space-size=40', '--max-semi-space-size=1'],
               },
             ],
+      }),
+    );
+    results.scale = await attempt('scale', () =>
+      scaleSuite(ctx, {
+        sizes: quick ? ['small', 'tcp'] : ['small', 'tcp', 'tcp+udp'],
+        reloads: quick ? 3 : 10,
+        memoryWindowMs: quick ? 6_000 : 15_000,
+        requests: quick ? 2 : 5,
+        oneShot: !quick,
       }),
     );
     results.profile = await attempt('profile', () =>
