@@ -1,4 +1,4 @@
-import { parsePrefix } from '../../config/ip.js';
+import { parseClusterCidrs } from '../../config/clusterCidrs.js';
 import { formatIssue } from '../../config/issues.js';
 import type { RouterConfig } from '../../config/model.js';
 import { replaceTableBatch } from '../../nft/json.js';
@@ -29,16 +29,15 @@ Example:
   egress-router-agent render examples/egressrouter.yaml --format json > batch.json && nft -c -j -f batch.json
 `;
 
+/**
+ * The `--cluster-cidr` values, each a CIDR with no host bits that leaves the default route alone
+ * (src/config/clusterCidrs.ts). Checks against the config come with validation, which gets them
+ * through the options.
+ */
 export function clusterCidrs(values: readonly string[]): string[] {
-  return values.map((text) => {
-    const parsed = parsePrefix(text);
-    if (!parsed.ok || parsed.value.bare) {
-      throw new UsageError(
-        `--cluster-cidr: must be a CIDR such as 198.18.0.0/15, got ${JSON.stringify(text)}`,
-      );
-    }
-    return `${parsed.value.address}/${parsed.value.prefixLength}`;
-  });
+  const parsed = parseClusterCidrs(values);
+  if (!parsed.ok) throw new UsageError(parsed.error);
+  return parsed.cidrs;
 }
 
 export async function renderCommand(argv: readonly string[], io: Io): Promise<number> {
@@ -53,8 +52,8 @@ export async function renderCommand(argv: readonly string[], io: Io): Promise<nu
   }
   if (values.format !== 'nft' && values.format !== 'json')
     throw new UsageError('--format must be nft or json');
-  const options = agentOptionsFrom(values);
   const cidrs = clusterCidrs(values['cluster-cidr']);
+  const options = { ...agentOptionsFrom(values), clusterCidrs: cidrs };
   const result = await loadFromSource(
     configSourceFrom(positionals, values['from-env'] ?? false),
     options,
@@ -67,7 +66,7 @@ export async function renderCommand(argv: readonly string[], io: Io): Promise<nu
     return EXIT_INVALID;
   }
   const config = result.config;
-  const plan = planInterface(config, { ...options, clusterCidrs: cidrs });
+  const plan = planInterface(config, options);
   const table = planRuleset(config, options);
   if (values.format === 'json') {
     io.out(`${JSON.stringify({ ...replaceTableBatch(table), plan, notes: config.notes }, null, 2)}\n`);
