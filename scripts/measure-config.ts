@@ -5,8 +5,11 @@
  *   npx tsx scripts/measure-config.ts                 # every case, 3 runs each
  *   npx tsx scripts/measure-config.ts --runs 5 --only yaml-65534,json-65534
  *   npx tsx scripts/measure-config.ts --heap-mib 128  # also cap V8's old space (a container-like limit)
+ *   npx tsx scripts/measure-config.ts --baseline /tmp/base/dist/cli.js   # interleaved A/B against another build
  *
  * Needs `npm run build` first. Each case is a fresh process, so the figures include start-up.
+ * With --baseline, the two builds run alternately (A B B A …) and the table gives their ratio:
+ * on a busy shared machine only figures from the same run compare.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -122,11 +125,11 @@ interface Run {
   readonly exit: number | null;
 }
 
-function runOnce(file: string, heapMiB: number | undefined): Promise<Run> {
+function runOnce(cli: string, file: string, heapMiB: number | undefined): Promise<Run> {
   const flags = [...SHEBANG_FLAGS, ...(heapMiB ? [`--max-old-space-size=${heapMiB}`] : [])];
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [...flags, '--require', PRELOAD, CLI, 'validate', file], {
+    const child = spawn(process.execPath, [...flags, '--require', PRELOAD, cli, 'validate', file], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -148,34 +151,65 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
+const summary = (runs: readonly Run[]) => ({
+  exits: [...new Set(runs.map((r) => r.exit))].join('/'),
+  seconds: median(runs.map((r) => r.seconds)),
+  rss: median(runs.map((r) => r.maxRssMiB)),
+});
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       runs: { type: 'string', default: '3' },
       only: { type: 'string' },
       'heap-mib': { type: 'string' },
+      baseline: { type: 'string' },
     },
   });
   const runs = Number(values.runs);
   const heapMiB = values['heap-mib'] ? Number(values['heap-mib']) : undefined;
   const only = values.only?.split(',');
+  const baseline = values.baseline;
   const dir = await mkdtemp(join(tmpdir(), 'measure-config-'));
   try {
     console.log(
-      `node ${process.version}, ${runs} run(s) per case${heapMiB ? `, --max-old-space-size=${heapMiB}` : ''}`,
+      `node ${process.version}, ${runs} run(s) per case${heapMiB ? `, --max-old-space-size=${heapMiB}` : ''}${baseline ? `, baseline ${baseline}` : ''}`,
     );
-    console.log('| case | input | exit | time (median) | peak RSS (median) |');
-    console.log('|---|---|---|---|---|');
+    if (baseline) {
+      console.log(
+        '| case | input | exit (base/this) | time base → this | ratio | peak RSS base → this | ratio |',
+      );
+      console.log('|---|---|---|---|---|---|---|');
+    } else {
+      console.log('| case | input | exit | time (median) | peak RSS (median) |');
+      console.log('|---|---|---|---|---|');
+    }
     for (const c of CASES) {
       if (only && !only.includes(c.name)) continue;
       const file = join(dir, c.file);
       const text = c.text();
       await writeFile(file, text);
-      const results: Run[] = [];
-      for (let i = 0; i < runs; i += 1) results.push(await runOnce(file, heapMiB));
-      const exits = [...new Set(results.map((r) => r.exit))].join('/');
+      const input = `${c.what}, ${(text.length / 1e6).toFixed(1)} MB`;
+      if (!baseline) {
+        const results: Run[] = [];
+        for (let i = 0; i < runs; i += 1) results.push(await runOnce(CLI, file, heapMiB));
+        const s = summary(results);
+        console.log(
+          `| ${c.name} | ${input} | ${s.exits} | ${s.seconds.toFixed(2)} s | ${s.rss.toFixed(0)} MiB |`,
+        );
+        continue;
+      }
+      const base: Run[] = [];
+      const current: Run[] = [];
+      for (let i = 0; i < runs; i += 1) {
+        // A B B A: neither build always runs first after a quiet spell.
+        const order = i % 2 === 0 ? [baseline, CLI] : [CLI, baseline];
+        for (const cli of order) (cli === CLI ? current : base).push(await runOnce(cli, file, heapMiB));
+      }
+      const b = summary(base);
+      const t = summary(current);
       console.log(
-        `| ${c.name} | ${c.what}, ${(text.length / 1e6).toFixed(1)} MB | ${exits} | ${median(results.map((r) => r.seconds)).toFixed(2)} s | ${median(results.map((r) => r.maxRssMiB)).toFixed(0)} MiB |`,
+        `| ${c.name} | ${input} | ${b.exits}/${t.exits} | ${b.seconds.toFixed(2)} → ${t.seconds.toFixed(2)} s | ${(t.seconds / b.seconds).toFixed(2)} | ${b.rss.toFixed(0)} → ${t.rss.toFixed(0)} MiB | ${(t.rss / b.rss).toFixed(2)} |`,
       );
     }
   } finally {

@@ -5,9 +5,12 @@
  */
 import type { ConfigIssue } from './issues.js';
 import { jsonStructureIssue } from './jsonStructure.js';
+import { decodeBlockYaml } from './yamlBlock.js';
 import { decodeYaml } from './yamlDecode.js';
 
 export type Decoded = { ok: true; documents: unknown[] } | { ok: false; issue: ConfigIssue };
+
+const isPresent = (document: unknown): boolean => document !== null && document !== undefined;
 
 function firstNonSpace(text: string, from: number): number {
   let i = from;
@@ -35,7 +38,12 @@ export function decodeConfigText(text: string): Decoded {
     const json = decodeJson(body);
     if (json) return json;
   }
+  // Plain block YAML (what kubectl and generators write) streams; the rest, and every problem,
+  // goes to the general reader.
+  const block = decodeBlockYaml(text);
+  if (block && !block.ok) return block;
+  if (block) return { ok: true, documents: block.documents.filter(isPresent) };
   const yaml = decodeYaml(text);
   if (!yaml.ok) return yaml;
-  return { ok: true, documents: yaml.documents.filter((d) => d !== null && d !== undefined) };
+  return { ok: true, documents: yaml.documents.filter(isPresent) };
 }

@@ -13,10 +13,17 @@ export const MAX_MAPPING_KEYS = 10_000;
 /** Keys, values and list items of a whole document, YAML aliases counted as expanded. */
 export const MAX_NODES = 2_000_000;
 
+/**
+ * Nodes the general YAML reader may hold at once (as parser events, about 110 bytes each, up to
+ * two per node counted here). Plain block YAML streams and is not bound by it.
+ */
+export const MAX_GENERAL_YAML_NODES = 600_000;
+
 const grouped = (n: number): string => n.toLocaleString('en-US');
 
 export const LIMIT_MESSAGES = {
   depth: `nests deeper than the limit of ${MAX_DEPTH} levels`,
   keys: `has more than the limit of ${grouped(MAX_MAPPING_KEYS)} keys in one mapping`,
   nodes: `holds more than the limit of ${grouped(MAX_NODES)} nodes (keys, values and list items, YAML aliases expanded)`,
+  generalYaml: `is YAML with up to more than ${grouped(MAX_GENERAL_YAML_NODES)} nodes outside plain block style (flow collections, anchors, tags, folded or escaped strings); the agent reads configs that large only as plain block YAML, as kubectl writes it, or as JSON`,
 } as const;

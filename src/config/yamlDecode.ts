@@ -18,7 +18,7 @@ import {
   type SequenceEvent,
 } from 'js-yaml';
 import { type ConfigIssue, keyPath, quote } from './issues.js';
-import { LIMIT_MESSAGES, MAX_DEPTH, MAX_MAPPING_KEYS, MAX_NODES } from './limits.js';
+import { LIMIT_MESSAGES, MAX_DEPTH, MAX_GENERAL_YAML_NODES, MAX_MAPPING_KEYS, MAX_NODES } from './limits.js';
 import { isYaml11Null, resolvePlainScalar, yaml11Bool, yaml11Float, yaml11Int } from './yamlScalar.js';
 
 export type YamlDecoded = { ok: true; documents: unknown[] } | { ok: false; issue: ConfigIssue };
@@ -349,8 +349,38 @@ function syntaxIssue(error: unknown): ConfigIssue {
   return { path: '', message: `not valid YAML or JSON: ${message}${where}` };
 }
 
+const isWordCharacter = (code: number): boolean =>
+  (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 46;
+
+/**
+ * More than the nodes the text can hold, without parsing it. Every node starts a line or follows
+ * an indicator (`- `, `? `, `: `, `,`, `[`, `{`), and one indicator starts at most two nodes; a
+ * colon between two word characters (`12:30`, `2001:db8::1`) is inside a scalar, never an indicator.
+ */
+export function yamlNodeBound(text: string): number {
+  let starts = 1;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code === 10 || code === 44 || code === 91 || code === 123) starts += 1;
+    else if (code === 45 || code === 63) {
+      const next = text.charCodeAt(i + 1);
+      if (Number.isNaN(next) || next === 32 || next === 10 || next === 13 || next === 9) starts += 1;
+    } else if (code === 58) {
+      const previous = text.charCodeAt(i - 1);
+      const next = text.charCodeAt(i + 1);
+      if (!(isWordCharacter(previous) && (isWordCharacter(next) || next === 58))) starts += 1;
+    }
+  }
+  return 2 * starts;
+}
+
 /** Every document of a YAML stream as plain values (empty documents as null), or the first problem. */
 export function decodeYaml(text: string): YamlDecoded {
+  // The parser holds every event until it is done: bound them before parsing.
+  const bound = yamlNodeBound(text);
+  if (bound > MAX_GENERAL_YAML_NODES) {
+    return { ok: false, issue: { path: '', message: `the input ${LIMIT_MESSAGES.generalYaml}` } };
+  }
   let events: Event[];
   try {
     events = parseEvents(text, { maxDepth: MAX_DEPTH });

@@ -1,9 +1,12 @@
 /** Issue 15's hostile-input items and the validation rules added with them. */
+import fc from 'fast-check';
+import { dump, EVENT_ID, parseEvents } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { CONTROL_CHARACTERS } from '../../../src/config/issues.js';
 import { jsonStructureIssue } from '../../../src/config/jsonStructure.js';
 import { MAX_MAPPING_KEYS } from '../../../src/config/limits.js';
-import { decodeYaml } from '../../../src/config/yamlDecode.js';
+import { decodeBlockYaml } from '../../../src/config/yamlBlock.js';
+import { decodeYaml, yamlNodeBound } from '../../../src/config/yamlDecode.js';
 import { runCli } from '../../helpers/runCli.js';
 import {
   API_VERSION,
@@ -318,5 +321,99 @@ describe('did you mean, beyond case', () => {
   it('suggests nothing for a word that is not close to any field', () => {
     const issues = expectIssues(load(egressRouterJson({ ...spec(), somethingElse: 1 })));
     expectIssueAt(issues, 'spec.somethingElse', /^unknown field$/);
+  });
+});
+
+describe('large configs', () => {
+  /** Block YAML as kubectl writes it: every port of TCP and UDP but the health port. */
+  function everyPort(ruleLine: (port: number, protocol: string) => string): string {
+    const lines = [`apiVersion: ${API_VERSION}`, 'kind: EgressRouter', 'metadata:', '  name: all', 'spec:'];
+    lines.push(
+      '  addresses:',
+      '  - ip: 192.0.2.100/24',
+      '    gateway: 192.0.2.1',
+      '  redirect:',
+      '    redirectRules:',
+    );
+    for (let port = 1; port <= 65_535; port += 1) {
+      for (const protocol of ['TCP', 'UDP']) {
+        if (protocol === 'TCP' && port === 9099) continue;
+        lines.push(ruleLine(port, protocol));
+      }
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  it('reads 131,069 rules in block YAML, streaming, every rule kept with its source', () => {
+    const text = everyPort((port, protocol) =>
+      [`    - destinationIP: 192.0.2.10`, `      port: ${port}`, `      protocol: ${protocol}`].join('\n'),
+    );
+    expect(decodeBlockYaml(text)?.ok).toBe(true);
+    const config = expectOk(load(text));
+    expect(config.redirectRules).toHaveLength(131_069);
+    expect(config.redirectRules[131_068]).toEqual({
+      protocol: 'udp',
+      port: 65_535,
+      destinationIP: '192.0.2.10',
+      targetPort: 65_535,
+      family: 4,
+      source: 'spec.redirect.redirectRules[131068]',
+    });
+  });
+
+  it('reads the same rules written one flow mapping per line (PyYAML style)', () => {
+    const text = everyPort(
+      (port, protocol) => `    - {destinationIP: 192.0.2.10, port: ${port}, protocol: ${protocol}}`,
+    );
+    expect(expectOk(load(text)).redirectRules).toHaveLength(131_069);
+  });
+
+  it('refuses a large text outside the streamed style before parsing it, saying why', () => {
+    // Flow sequences over several lines are the general reader's, whose events are bounded.
+    const text = `a: [\n${'1,\n'.repeat(400_000)}]\n`;
+    expect(decodeBlockYaml(text)).toBeUndefined();
+    expect(yamlNodeBound(text)).toBeGreaterThan(600_000);
+    expectOnlyIssue(
+      load(text),
+      '',
+      /^the input is YAML with up to more than 600,000 nodes outside plain block style .* or as JSON$/,
+    );
+  });
+
+  it('bounds from above the nodes the js-yaml parser makes, in any style', () => {
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        fc.string({ maxLength: 6 }),
+        fc.integer(),
+        tie('list'),
+        tie('map'),
+      ),
+      list: fc.array(tie('node'), { maxLength: 4 }),
+      map: fc.dictionary(fc.string({ maxLength: 4 }), tie('node'), { maxKeys: 4 }),
+    })).node;
+    fc.assert(
+      fc.property(value, fc.constantFrom(-1, 0, 1, 2), fc.boolean(), (v, flowLevel, padding) => {
+        const text = dump(v, { flowLevel, flowBracketPadding: padding, lineWidth: -1 });
+        const nodes = parseEvents(text, {}).filter(
+          (e) => e.type !== EVENT_ID.POP && e.type !== EVENT_ID.DOCUMENT,
+        );
+        expect(yamlNodeBound(text), text).toBeGreaterThanOrEqual(nodes.length);
+      }),
+      { numRuns: 1000 },
+    );
+    for (const text of [
+      '{a, b, c}',
+      '? a\n: b\n',
+      '[a: b, c: d]',
+      '- - - x\n',
+      'a: 2001:db8::1\n',
+      '{"a":1,"b":[2]}',
+    ]) {
+      const nodes = parseEvents(text, {}).filter(
+        (e) => e.type !== EVENT_ID.POP && e.type !== EVENT_ID.DOCUMENT,
+      );
+      expect(yamlNodeBound(text), text).toBeGreaterThanOrEqual(nodes.length);
+    }
   });
 });
