@@ -52,11 +52,12 @@ export async function renderCommand(argv: readonly string[], io: Io): Promise<nu
   }
   if (values.format !== 'nft' && values.format !== 'json')
     throw new UsageError('--format must be nft or json');
+  const options = agentOptionsFrom(values);
   const cidrs = clusterCidrs(values['cluster-cidr']);
-  const options = { ...agentOptionsFrom(values), clusterCidrs: cidrs };
+  // Validation checks the cluster CIDRs against the config (overlaps, destinations inside them).
   const result = await loadFromSource(
     configSourceFrom(positionals, values['from-env'] ?? false),
-    options,
+    { ...options, clusterCidrs: cidrs },
     io,
   );
   if (!result.ok) {
@@ -66,7 +67,7 @@ export async function renderCommand(argv: readonly string[], io: Io): Promise<nu
     return EXIT_INVALID;
   }
   const config = result.config;
-  const plan = planInterface(config, options);
+  const plan = planInterface(config, { ...options, clusterCidrs: cidrs });
   const table = planRuleset(config, options);
   if (values.format === 'json') {
     io.out(`${JSON.stringify({ ...replaceTableBatch(table), plan, notes: config.notes }, null, 2)}\n`);
