@@ -5,9 +5,10 @@
  * worker and a hostile config that would need more memory is refused instead of killing the agent.
  */
 import { Worker } from 'node:worker_threads';
-import type { WorkerInput } from './configWorker.js';
+import type { WorkerInput, WorkerMessage } from './configWorker.js';
+import type { ConfigIssue } from './issues.js';
 import type { LoadResult } from './load.js';
-import type { AgentOptions } from './model.js';
+import type { AgentOptions, RedirectRule } from './model.js';
 
 export interface WorkerLimits {
   /** Old-space cap of the worker's heap. 192 MiB reads the largest config the API allows. */
@@ -54,7 +55,15 @@ export function loadConfigInWorker(
       () => settle(refused(`reading the config took longer than ${timeoutMs / 1000} s; refused`)),
       timeoutMs,
     );
-    worker.once('message', (result: LoadResult) => settle(result));
+    let head: LoadResult | undefined;
+    const items: unknown[] = [];
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.kind === 'head') head = message.result;
+      else if (message.kind === 'slice') for (const item of message.items) items.push(item);
+      else if (head?.ok) {
+        settle({ ok: true, config: { ...head.config, redirectRules: items as RedirectRule[] } });
+      } else settle({ ok: false, issues: items as ConfigIssue[] });
+    });
     worker.once('error', (error: Error & { code?: string }) =>
       settle(
         refused(
@@ -64,8 +73,9 @@ export function loadConfigInWorker(
         ),
       ),
     );
+    // Messages sent before the worker ended may still be queued when it ends: let them in first.
     worker.once('exit', (code) =>
-      settle(refused(`the config reader stopped (exit ${code}) before it finished`)),
+      setImmediate(() => settle(refused(`the config reader stopped (exit ${code}) before it finished`))),
     );
   });
 }
