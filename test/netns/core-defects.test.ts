@@ -106,7 +106,9 @@ describe('a failing start-up backs off (no retry storm)', () => {
       expect(macs.size).toBe(1);
       // The rollbacks' own link and address deletions never started a drift pass.
       const text = await metrics(topo);
-      expect(text).not.toMatch(/^egress_router_sync_duration_seconds_count\{trigger="[a-z+]*drift[a-z+]*"\} [1-9]/m);
+      expect(text).not.toMatch(
+        /^egress_router_sync_duration_seconds_count\{trigger="[a-z+]*drift[a-z+]*"\} [1-9]/m,
+      );
       const doc = await status(topo);
       expect(condition(doc, 'Available')).toMatchObject({ status: 'False', reason: 'DuplicateAddress' });
       expect(condition(doc, 'Progressing').message).toMatch(/^retrying in \d+ s$/);
@@ -125,7 +127,9 @@ describe('stop pre-empts a pass', () => {
     agent = await startAgent(topo, config.path, {
       args: ['--resync-interval', '30', '--cleanup-on-exit'],
     });
-    await agent.waitForLog((l) => /added address 2001:db8:100::100\/64/.test(l.msg), 15_000).catch(() => undefined);
+    await agent
+      .waitForLog((l) => /added address 2001:db8:100::100\/64/.test(l.msg), 15_000)
+      .catch(() => undefined);
     await pollUntil(async () => podHasLink(topo, 'net1'), 15_000, 'the pass to create net1');
     const sent = Date.now();
     const code = await agent.stop(10_000);
@@ -146,16 +150,33 @@ describe('the link attributes are planned and diffed', () => {
     const first = await net1();
     expect(first?.linkinfo?.info_data?.mode).toBe('bridge');
 
-    const toPrivate = await expectAgent(topo, 'apply', await dir.write('private.yaml', router({ mode: 'Private' })), 0);
+    const toPrivate = await expectAgent(
+      topo,
+      'apply',
+      await dir.write('private.yaml', router({ mode: 'Private' })),
+      0,
+    );
     expect(toPrivate.stdout).toContain('changed the macvlan mode of net1 from bridge to private');
     expect((await net1())?.linkinfo?.info_data?.mode).toBe('private');
     expect((await net1())?.address).toBe(first?.address);
 
-    const again = await expectAgent(topo, 'apply', await dir.write('private.yaml', router({ mode: 'Private' })), 0);
+    const again = await expectAgent(
+      topo,
+      'apply',
+      await dir.write('private.yaml', router({ mode: 'Private' })),
+      0,
+    );
     expect(again.stdout).toContain('already in place, nothing changed');
 
-    const toPassthru = await expectAgent(topo, 'apply', await dir.write('passthru.yaml', router({ mode: 'Passthru' })), 0);
-    expect(toPassthru.stdout).toMatch(/deleted net1 \(re-created: mode private cannot become passthru in place\)/);
+    const toPassthru = await expectAgent(
+      topo,
+      'apply',
+      await dir.write('passthru.yaml', router({ mode: 'Passthru' })),
+      0,
+    );
+    expect(toPassthru.stdout).toMatch(
+      /deleted net1 \(re-created: mode private cannot become passthru in place\)/,
+    );
     expect((await net1())?.linkinfo?.info_data?.mode).toBe('passthru');
   }, 60_000);
 

@@ -171,9 +171,26 @@ describe('run mode', () => {
       addresses: [`${EGRESS}/24`],
     });
     expect(doc.lastApplyTime).not.toBeNull();
+    // Each rule says where it came from (the model's `source`).
     expect(doc.rules).toEqual([
-      { protocol: 'tcp', port: 80, destinationIP: DST1, targetPort: 80, family: 4, connections: 0 },
-      { protocol: 'tcp', port: 7000, destinationIP: DST1, targetPort: 7000, family: 4, connections: 0 },
+      {
+        protocol: 'tcp',
+        port: 80,
+        destinationIP: DST1,
+        targetPort: 80,
+        family: 4,
+        connections: 0,
+        source: 'spec.redirect.redirectRules[0]',
+      },
+      {
+        protocol: 'tcp',
+        port: 7000,
+        destinationIP: DST1,
+        targetPort: 7000,
+        family: 4,
+        connections: 0,
+        source: 'spec.redirect.redirectRules[1]',
+      },
     ]);
 
     const reply = await redirect(80, 'e2e');

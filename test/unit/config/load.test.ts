@@ -54,7 +54,7 @@ describe('format detection', () => {
 
   it.each([
     ['{"a":1}', 'an object with neither "kind" nor "type"'],
-    ['kind: ConfigMap', 'kind "ConfigMap"'],
+    ['kind: Service', 'kind "Service"'],
     ['{"type":"bridge"}', 'type "bridge"'],
     ['{"kind":5,"type":7}', 'an object with neither "kind" nor "type"'],
     ['[1, 2]', 'a list'],
@@ -132,11 +132,12 @@ describe('syntax errors', () => {
     },
   );
 
-  it('rejects duplicate keys in YAML', () => {
+  it('rejects duplicate keys in YAML, with the path and the line', () => {
+    const lines = ER_YAML.split('\n').length;
     expectOnlyIssue(
       load(`${ER_YAML}metadata: {name: again}\n`),
-      '',
-      /^not valid YAML or JSON: Map keys must be unique/,
+      'metadata',
+      new RegExp(`^is given twice in the same mapping \\(line ${lines}\\); keep one$`),
     );
   });
 
