@@ -201,6 +201,8 @@ export class MetricsSink implements StatusSink {
 
   publish(snapshot: StatusSnapshot): void {
     this.snapshot = snapshot;
+    // A new snapshot is news: the next scrape collects afresh.
+    this.cached = undefined;
     const pass = snapshot.pass;
     if (pass && pass.result !== 'skipped') {
       this.duration.observe({ trigger: pass.trigger }, pass.durationSeconds);
