@@ -50,7 +50,8 @@ function routeVia(ns: Netns, link: Link, ip: Ip): Route | undefined {
  * device (ping warns; the LAN cannot answer it), else the device's link-local.
  */
 function sourceOf(ns: Netns, link: Link, family: Family): { ip: Ip; foreign: boolean } | undefined {
-  const usable = (a: { family: Family; tentative: boolean; scope: string }) => a.family === family && !a.tentative;
+  const usable = (a: { family: Family; tentative: boolean; scope: string }) =>
+    a.family === family && !a.tentative;
   const own = ns.addressesOf(link).filter(usable);
   const global = own.find((a) => a.scope === 'global');
   if (global) return { ip: global.ip, foreign: false };
@@ -101,7 +102,9 @@ export const ping: Program = async (args, ctx) => {
     ip.family === 4
       ? `PING ${text} (${text}) from ${from} ${out.name}: 56(84) bytes of data.\n`
       : `PING ${text}(${text}) from ${from} ${out.name}: 56 data bytes\n`;
-  const warning = source.foreign ? `ping: Warning: source address might be selected on device other than: ${out.name}\n` : '';
+  const warning = source.foreign
+    ? `ping: Warning: source address might be selected on device other than: ${out.name}\n`
+    : '';
   if (!reached || source.foreign) {
     await wait(ctx, Number(flags.get('-W') ?? 10));
     return done(
