@@ -47,3 +47,4 @@ export type { Announcement, FakeKernelOptions } from './kernel.js';
 export { createFakeKernel, FakeKernel } from './kernel.js';
 export type { CommandMatch, CommandRecord, FailOptions } from './runner.js';
 export type { ConntrackEntry } from './state.js';
+export { egressRouterTopology, FAKE_TOPOLOGY, type TopologyOptions } from './topology.js';

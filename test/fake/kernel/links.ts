@@ -104,8 +104,14 @@ export function setUp(link: Link, up: boolean): void {
 }
 
 export function setMtu(link: Link, mtu: number): void {
-  const max = link.kind === 'macvlan' && link.master ? link.master.mtu : 65535;
-  if (mtu < 68 || mtu > max) throw rtnetlink('Invalid argument');
+  // Loopback reports min_mtu/max_mtu 0: no bounds. A macvlan cannot exceed its master.
+  const loopback = link.kind === 'loopback';
+  const max = loopback
+    ? Number.POSITIVE_INFINITY
+    : link.kind === 'macvlan' && link.master
+      ? link.master.mtu
+      : 65535;
+  if (mtu < (loopback ? 0 : 68) || mtu > max) throw rtnetlink('Invalid argument');
   if (link.mtu === mtu) return;
   link.mtu = mtu;
   announce(link);
