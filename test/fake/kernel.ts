@@ -251,7 +251,7 @@ export class FakeKernel {
     const pid = this.processes.pid();
     let commit: CommitResult;
     try {
-      commit = ns.nft.apply(commands, false);
+      commit = ns.nft.apply(commands, false, ns.listeners.size > 0);
     } catch (error) {
       if (error instanceof NftError) throw new Error(`fake nft: ${error.text.trim()}`);
       throw error;
@@ -316,7 +316,7 @@ export class FakeKernel {
       for (const set of table.sets) {
         if (!set.counter) continue;
         if (options.family && set.map !== (options.family === 4 ? 'ipv4_addr' : 'ipv6_addr')) continue;
-        for (const element of set.elements) {
+        for (const element of set.elements.values()) {
           const key = (element.key as { concat?: unknown[] }).concat;
           if (key?.[0] !== protocol || key[1] !== port) continue;
           element.packets++;

@@ -24,7 +24,7 @@ function lineError(message: string, words: readonly string[], at: number): Progr
 
 function commit(ns: Netns, commands: readonly unknown[], check: boolean, pid: number): ProgramResult {
   try {
-    const result = ns.nft.apply(commands, check);
+    const result = ns.nft.apply(commands, check, ns.listeners.size > 0);
     if (!check) {
       for (const line of result.changes) ns.emit('nft', line);
       ns.emit('nft', `# new generation ${result.generation} by process ${pid} (nft)`);

@@ -26,7 +26,7 @@ export function tableJson(t: NftTableState): Json {
 }
 
 export function setJson(t: NftTableState, s: NftSet): Json {
-  const elements = [...s.elements].reverse().map((e) => {
+  const elements = [...s.elements.values()].reverse().map((e) => {
     const key = s.counter ? { elem: { val: e.key, counter: { packets: e.packets, bytes: e.bytes } } } : e.key;
     return s.kind === 'map' ? [key, e.value] : key;
   });

@@ -24,8 +24,8 @@ export interface NftSet {
   readonly comment?: string;
   /** Per-element counters (`"stmt": [{"counter": null}]`). */
   readonly counter: boolean;
-  /** In insertion order. */
-  elements: NftElement[];
+  /** By key text, in insertion order (a deleted and re-added key goes last). */
+  elements: Map<string, NftElement>;
 }
 
 export interface NftRuleState {
@@ -85,20 +85,33 @@ function references(value: unknown, found: { names: Set<string>; anonymous: numb
 }
 
 class Transaction {
-  /** What `nft monitor` prints for this transaction, line by line. */
+  /** What `nft monitor` prints for this transaction, line by line (only when someone listens). */
   readonly changes: string[] = [];
+  /** Tables this transaction may change: copies, made on first write, or new ones. */
+  private readonly own = new Set<NftTableState>();
 
   constructor(
     readonly tables: NftTableState[],
     public tableHandle: number,
+    private readonly describe: boolean,
   ) {}
 
+  private note(line: () => string): void {
+    if (this.describe) this.changes.push(line());
+  }
+
+  /** The table named by `o`, copied before its first change so a failed batch leaves no trace. */
   table(o: Obj, missing: NftError): NftTableState {
     const family = String(o.family ?? 'ip');
     const name = String(o.table ?? o.name);
-    const table = this.tables.find((t) => t.family === family && t.name === name);
+    const index = this.tables.findIndex((t) => t.family === family && t.name === name);
+    const table = this.tables[index];
     if (!table) throw missing;
-    return table;
+    if (this.own.has(table)) return table;
+    const copy = structuredClone(table);
+    this.tables[index] = copy;
+    this.own.add(copy);
+    return copy;
   }
 
   run(verb: string, kind: string, o: Obj): void {
@@ -109,7 +122,7 @@ class Transaction {
         this.addTable(o, verb === 'create');
         return;
       case 'delete table':
-        this.deleteTable(this.table({ ...o, table: o.name }, kernel(ENOENT)));
+        this.deleteTable({ ...o, table: o.name });
         return;
       case 'flush table':
         for (const chain of this.table({ ...o, table: o.name }, kernel(ENOENT)).chains)
@@ -139,8 +152,8 @@ class Transaction {
       case 'flush set': {
         const t = this.table(o, cache(ENOENT));
         const set = this.set(o, cache(ENOENT));
-        for (const e of set.elements) this.changes.push(line.element('delete', t, set, e));
-        set.elements = [];
+        for (const e of set.elements.values()) this.note(() => line.element('delete', t, set, e));
+        set.elements.clear();
         return;
       }
       case 'add element':
@@ -178,15 +191,20 @@ class Transaction {
       chains: [],
     };
     this.tables.push(table);
-    this.changes.push(line.addTable(table));
+    this.own.add(table);
+    this.note(() => line.addTable(table));
   }
 
-  private deleteTable(t: NftTableState): void {
-    for (const chain of t.chains) this.flushChain(chain);
-    for (const set of t.sets) this.changes.push(line.deleteSet(t, set));
-    for (const chain of t.chains) this.changes.push(line.deleteChain(t, chain));
+  private deleteTable(o: Obj): void {
+    const family = String(o.family ?? 'ip');
+    const t = this.tables.find((x) => x.family === family && x.name === String(o.table));
+    if (!t) throw kernel(ENOENT);
+    for (const chain of t.chains)
+      for (const rule of chain.rules) this.note(() => line.deleteRule(t, chain, rule));
+    for (const set of t.sets) this.note(() => line.deleteSet(t, set));
+    for (const chain of t.chains) this.note(() => line.deleteChain(t, chain));
     this.tables.splice(this.tables.indexOf(t), 1);
-    this.changes.push(line.deleteTable(t));
+    this.note(() => line.deleteTable(t));
   }
 
   private chain(o: Obj, missing: NftError): NftChainState {
@@ -219,7 +237,7 @@ class Transaction {
       rules: [],
     };
     t.chains.push(chain);
-    this.changes.push(line.addChain(t, chain));
+    this.note(() => line.addChain(t, chain));
   }
 
   private deleteChain(o: Obj): void {
@@ -231,12 +249,12 @@ class Transaction {
     if (jumpedTo) throw kernel('Device or resource busy');
     this.flushChain(chain);
     t.chains.splice(t.chains.indexOf(chain), 1);
-    this.changes.push(line.deleteChain(t, chain));
+    this.note(() => line.deleteChain(t, chain));
   }
 
   private flushChain(chain: NftChainState): void {
     const t = this.tables.find((x) => x.chains.includes(chain)) as NftTableState;
-    for (const rule of chain.rules) this.changes.push(line.deleteRule(t, chain, rule));
+    for (const rule of chain.rules) this.note(() => line.deleteRule(t, chain, rule));
     chain.rules = [];
   }
 
@@ -261,10 +279,11 @@ class Transaction {
         ...(o.flags !== undefined ? { flags: o.flags } : {}),
         ...(typeof o.comment === 'string' ? { comment: o.comment } : {}),
         counter: stmt.some((s) => typeof s === 'object' && s !== null && 'counter' in s),
-        elements: [],
+        elements: new Map(),
       };
-      t.sets.push(set);
-      this.changes.push(line.addSet(t, set));
+      const created = set;
+      t.sets.push(created);
+      this.note(() => line.addSet(t, created));
     }
     this.insertElements(t, set, o.elem, false);
   }
@@ -281,7 +300,7 @@ class Transaction {
     );
     if (used) throw kernel('Device or resource busy');
     t.sets.splice(t.sets.indexOf(set), 1);
-    this.changes.push(line.deleteSet(t, set));
+    this.note(() => line.deleteSet(t, set));
   }
 
   private insertElements(t: NftTableState, set: NftSet, raw: unknown, exclusive: boolean): void {
@@ -297,7 +316,7 @@ class Transaction {
         if (error instanceof ValueError) throw cache(error.message);
         throw error;
       }
-      const existing = set.elements.find((e) => keyText(e.key) === keyText(key));
+      const existing = set.elements.get(keyText(key));
       if (existing) {
         if (exclusive || keyText(existing.value) !== keyText(value)) throw kernel('File exists');
         continue;
@@ -308,8 +327,8 @@ class Transaction {
         packets: parsed.counter?.packets ?? 0,
         bytes: parsed.counter?.bytes ?? 0,
       };
-      set.elements.push(element);
-      this.changes.push(line.element('add', t, set, element));
+      set.elements.set(keyText(key), element);
+      this.note(() => line.element('add', t, set, element));
     }
   }
 
@@ -329,10 +348,10 @@ class Transaction {
         if (error instanceof ValueError) throw cache(error.message);
         throw error;
       }
-      const index = set.elements.findIndex((e) => keyText(e.key) === keyText(key));
-      if (index < 0) throw kernel(ENOENT);
-      const [element] = set.elements.splice(index, 1);
-      if (element) this.changes.push(line.element('delete', t, set, element));
+      const element = set.elements.get(keyText(key));
+      if (!element) throw kernel(ENOENT);
+      set.elements.delete(keyText(key));
+      this.note(() => line.element('delete', t, set, element));
     }
   }
 
@@ -354,7 +373,7 @@ class Transaction {
     if (typeof o.handle === 'number' && after < 0) throw kernel(ENOENT);
     if (insert) chain.rules.splice(Math.max(after, 0), 0, rule);
     else chain.rules.splice(after < 0 ? chain.rules.length : after + 1, 0, rule);
-    this.changes.push(line.addRule(t, chain, rule));
+    this.note(() => line.addRule(t, chain, rule));
   }
 
   private deleteRule(o: Obj): void {
@@ -363,7 +382,7 @@ class Transaction {
     if (index < 0) throw kernel(ENOENT);
     const t = this.table(o, kernel(ENOENT));
     const [rule] = chain.rules.splice(index, 1);
-    if (rule) this.changes.push(line.deleteRule(t, chain, rule));
+    if (rule) this.note(() => line.deleteRule(t, chain, rule));
   }
 }
 
@@ -384,8 +403,9 @@ export class NftRuleset {
   }
 
   /** Runs a batch's commands on a copy; commits the copy unless `check` or a command failed. */
-  apply(commands: readonly unknown[], check: boolean): CommitResult {
-    const tx = new Transaction(structuredClone(this.tables), this.tableHandle);
+  /** `describe`: also say what changed, line by line, as `nft monitor` would. */
+  apply(commands: readonly unknown[], check: boolean, describe = true): CommitResult {
+    const tx = new Transaction([...this.tables], this.tableHandle, describe);
     commands.forEach((command, index) => {
       if (!command || typeof command !== 'object')
         throw cache(`Parsing command array at index ${index} failed.`);

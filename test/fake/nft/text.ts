@@ -94,8 +94,8 @@ function setBlock(set: NftSet): string[] {
   const lines = [`\t${set.kind} ${set.name} {`, `\t\t${setSpec(set)}`];
   if (set.counter) lines.push('\t\tcounter');
   if (set.comment) lines.push(`\t\tcomment ${JSON.stringify(set.comment)}`);
-  if (set.elements.length > 0) {
-    const items = [...set.elements]
+  if (set.elements.size > 0) {
+    const items = [...set.elements.values()]
       .sort((x, y) => compareValues(x.key, y.key))
       .map((e) => elementText(set, e, false));
     lines.push(`\t\telements = { ${items.join(',\n\t\t\t     ')} }`);
