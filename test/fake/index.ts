@@ -10,6 +10,18 @@
  * compares `fake.dump()` with the expected text, injects drift (`fake.sh([...])`, `deleteAddress`,
  * `flushChain`, …) or faults (`failNext`, `hang`), runs again, and counts `fake.commands()`.
  *
+ * ```ts
+ * const fake = createFakeKernel({ timing: 'instant' });
+ * await egressRouterTopology(fake);            // pod eth0, /run/netns/node with eth1, the LAN
+ * const system = fake.system();                // hand this to the control loop
+ * // … run a pass …
+ * expect(fake.dump()).toBe(EXPECTED);          // links, addresses, routes, rules, sysctls, table
+ * await fake.deleteRoute(['default', 'dev', 'net1']);   // drift, as someone else
+ * fake.clearCommands();
+ * // … run a pass …
+ * expect(fake.commands().map((c) => c.argv.join(' '))).toEqual([...]);  // the minimal repair
+ * ```
+ *
  * What it reproduces, checked against the real tools by test/netns/fake-fidelity.test.ts:
  * iproute2 6.1's JSON (keys in ip's order, `-details` fields), its error texts and exit codes,
  * `-batch` stopping at the first failing line with `Command failed -:N`; the kernel routes an
@@ -28,13 +40,15 @@
  *   (`addConntrack`, `countConnection`).
  * - Carrier loss (a macvlan whose master is down) shows as NO-CARRIER but leaves routes alone
  *   (the kernel marks them `linkdown`).
- * - `ip` prints JSON only (plus `ip -o monitor` lines); options it does not know are refused
- *   with an explicit "fake ip: … not implemented" error rather than ignored.
+ * - `ip` prints JSON only (plus `ip -o monitor` lines, with or without -o); options it does not
+ *   know are refused with an explicit "fake ip: … not implemented" error rather than ignored.
+ * - Neighbour states: REACHABLE while the LAN host answers, INCOMPLETE for one never seen,
+ *   FAILED once a known one stops answering (no STALE/DELAY/PROBE aging).
  * - nft speaks JSON only (no nft-syntax files), checks value types (addresses, ports,
  *   protocols) but not rule semantics (hooks, chain types), stores rule expressions exactly as
  *   loaded (nft 1.0.6 can list a few constructs differently), lists map elements newest first
- *   (the kernel's order is arbitrary too), and prints `nft monitor` rules through the project's
- *   own renderer.
+ *   (the kernel's order is arbitrary too), and prints `nft monitor` rules and `nft list table`
+ *   (without -j) through the project's own renderer rather than nft's exact text.
  * - Timing is configurable (`timing: 'real' | 'instant' | {dadMs, toolSecondMs}`); all waits
  *   go through the global timers, so vitest's fake timers drive DAD, silent probes, hangs and
  *   deadlines.
