@@ -4,7 +4,7 @@
  * `conntrack -D` on the fake's entries, `na6` (recorded). Silence lasts as long as the real tool
  * would wait for it (Timing.toolSecondMs per second), on the fake's clock.
  */
-import { contains, type Family, formatIp, type Ip, linkLocalFromMac, parseIp } from './addr.js';
+import { contains, type Family, formatIp, type Ip, parseIp } from './addr.js';
 import { isRunning } from './linkState.js';
 import type { Program, ProgramContext, ProgramResult } from './program.js';
 import type { ConntrackProto, Link, Netns, Route } from './state.js';
@@ -197,6 +197,3 @@ export const na6: Program = (args, ctx) => {
   ctx.host.record(ctx.ns, ['na6', ...args]);
   return done(0);
 };
-
-/** The link-local address a fake device would have (for tests that expect one). */
-export const linkLocalOf = (link: Link): string => formatIp(linkLocalFromMac(link.mac));

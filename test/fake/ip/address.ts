@@ -7,9 +7,9 @@ import {
   type IpContext,
   jsonOut,
   matches,
-  noSuchDevice,
   prefixArg,
   requireJson,
+  selectedLinks,
 } from './context.js';
 import { linkJson } from './render.js';
 
@@ -36,13 +36,7 @@ function change(ctx: IpContext, args: readonly string[], verb: 'add' | 'delete')
 
 function show(ctx: IpContext, args: readonly string[]): string {
   requireJson(ctx, 'ip address show');
-  const name = args[0] === 'dev' ? args[1] : args[0];
-  let links = [...ctx.ns.links].sort((a, b) => a.ifindex - b.ifindex);
-  if (name !== undefined) {
-    const link = ctx.ns.link(name);
-    if (!link) throw noSuchDevice(name);
-    links = [link];
-  }
+  const links = selectedLinks(ctx, args);
   const out = links.flatMap((link) => {
     const own = ctx.ns.addressesOf(link);
     // ip prints a device's IPv4 addresses, then its IPv6 ones.

@@ -37,6 +37,15 @@ export function device(ns: Netns, name: string | undefined): Link {
 /** `ip link show dev X` / `ip address show dev X` for a missing X. */
 export const noSuchDevice = (name: string): ToolError => new ToolError(`Device "${name}" does not exist.`, 1);
 
+/** `show [dev] [NAME]`: every link in ifindex order, or the one named (which must exist). */
+export function selectedLinks(ctx: IpContext, args: readonly string[]): Link[] {
+  const name = args[0] === 'dev' ? args[1] : args[0];
+  if (name === undefined) return [...ctx.ns.links].sort((a, b) => a.ifindex - b.ifindex);
+  const link = ctx.ns.link(name);
+  if (!link) throw noSuchDevice(name);
+  return [link];
+}
+
 export const invalidArgument = (value: string, why: string): ToolError =>
   new ToolError(`Error: argument "${value}" is wrong: ${why}\n`, 255);
 

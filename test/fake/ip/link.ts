@@ -20,9 +20,9 @@ import {
   invalidArgument,
   jsonOut,
   matches,
-  noSuchDevice,
   numberArg,
   requireJson,
+  selectedLinks,
 } from './context.js';
 import { linkJson } from './render.js';
 
@@ -187,13 +187,7 @@ function remove(ctx: IpContext, args: readonly string[]): string {
 
 function show(ctx: IpContext, args: readonly string[]): string {
   requireJson(ctx, 'ip link show');
-  const name = args[0] === 'dev' ? args[1] : args[0];
-  let links = [...ctx.ns.links].sort((a, b) => a.ifindex - b.ifindex);
-  if (name !== undefined) {
-    const link = ctx.ns.link(name);
-    if (!link) throw noSuchDevice(name);
-    links = [link];
-  }
+  const links = selectedLinks(ctx, args);
   ctx.session.linkShown = true;
   return jsonOut(links.map((l) => linkJson(ctx.ns, l, { details: ctx.details })));
 }

@@ -148,16 +148,8 @@ export function addRoute(ns: Netns, req: RouteRequest, mode: 'add' | 'replace'):
   insertRoute(ns, route);
 }
 
-export interface RouteSelector {
-  readonly family: Family;
-  readonly table: number;
-  readonly type: RouteType;
-  readonly dst: Prefix;
-  readonly gateway?: Ip;
-  readonly dev?: Link;
-  readonly protocol?: number;
-  readonly metric?: number;
-}
+/** What `ip route delete` matches on: the given attributes only. */
+export type RouteSelector = Omit<RouteRequest, 'scope' | 'onlink'>;
 
 /** `ip route delete`: the first route of the table that matches every given attribute. */
 export function deleteRoute(ns: Netns, sel: RouteSelector): void {
