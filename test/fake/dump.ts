@@ -1,8 +1,9 @@
 /**
  * A namespace's state as stable, sorted text for `expect(fake.dump()).toBe(…)`: what the agent
  * sets up, without what the kernel always has (loopback addresses, fe80:: link-locals and their
- * routes, the local table, the default rules, sysctls at their defaults), and without MACs,
- * ifindexes, handles or counters.
+ * routes, the local table, the default rules, sysctls at their defaults, per-device forwarding
+ * keys that only follow ip_forward / conf.all.forwarding), and without MACs, ifindexes,
+ * handles or counters.
  */
 import { compareDestinations, formatIp } from './addr.js';
 import { routeLine, ruleLine } from './ip/render.js';
@@ -44,6 +45,16 @@ function isBackground(r: Route): boolean {
   );
 }
 
+/** A per-device (or `all`/`default`) forwarding key that only echoes its family's switch. */
+function followsSwitch(ns: Netns, path: string, value: string): boolean {
+  const match = /^net\/(ipv4|ipv6)\/conf\/([^/]+)\/forwarding$/.exec(path);
+  if (!match) return false;
+  const [, family, device] = match;
+  if (family === 'ipv6' && device === 'all') return false;
+  const switchKey = family === 'ipv4' ? 'net/ipv4/ip_forward' : 'net/ipv6/conf/all/forwarding';
+  return ns.sysctls.get(switchKey) === value;
+}
+
 const DEFAULT_RULES = new Set(['4:0:255', '4:32766:254', '4:32767:253', '6:0:255', '6:32766:254']);
 
 export function dumpNamespace(ns: Netns): string {
@@ -80,6 +91,7 @@ export function dumpNamespace(ns: Netns): string {
     ...rules.map((r) => `rule ${r.family === 4 ? 'ipv4' : 'ipv6'} ${ruleLine(r).replace('\t', ' ')}`),
   );
   const sysctls = [...ns.sysctls.entries()]
+    .filter(([path, value]) => !followsSwitch(ns, path, value))
     .filter(([path, value]) => defaultOf(path) !== value)
     .sort(([a], [b]) => a.localeCompare(b));
   lines.push(...sysctls.map(([path, value]) => `sysctl ${path.split('/').join('.')} = ${value}`));

@@ -155,7 +155,7 @@ export class FakeKernel {
   /** The System the agent gets: runners, sysctls and monitors of the fake; the fake's clock. */
   system(): System {
     const clock = this.env.clock;
-    return {
+    const system: System = {
       pod: this.processes.runner(this.pod, 'the pod'),
       namespace: (path) =>
         this.processes.runner(this.pod, `the namespace ${path}`, ['nsenter', `--net=${path}`, '--']),
@@ -175,9 +175,21 @@ export class FakeKernel {
         pid: () => this.processes.pid(),
         streams: this.streams,
       }),
+      background: (argv, onError, okExitCodes = [0]) => {
+        this.processes.runProgram(this.pod, argv, {}, true, 'background').then(
+          (result) => {
+            if (!okExitCodes.includes(result.exitCode))
+              onError(`${argv.join(' ')}: ${result.stderr.trim() || `exit ${result.exitCode}`}`);
+          },
+          (error: Error) =>
+            onError(`${argv[0]}: ${error instanceof CommandError ? error.stderr : error.message}`),
+        );
+      },
+      isOwnProcess: (pid) => this.processes.isOwn(pid),
       sleep: (ms, signal) => clock.sleep(ms, signal),
       now: () => clock.now(),
     };
+    return system;
   }
 
   // ---- inspection ----

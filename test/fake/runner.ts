@@ -28,7 +28,8 @@ export interface CommandRecord {
   readonly input?: string;
   /** The content of an `nft -f FILE` batch, read when it ran (the caller deletes the file). */
   readonly file?: string;
-  readonly kind: 'run' | 'stream';
+  /** run(): awaited; background(): started and left (announcements); stream: a monitor. */
+  readonly kind: 'run' | 'background' | 'stream';
   /** Undefined while running, or when it was aborted. */
   exitCode?: number;
 }
@@ -107,12 +108,18 @@ export class Processes {
     return fault.action;
   }
 
+  /** Whether the agent started this pid (through system(): run, background or a stream). */
+  isOwn(pid: number): boolean {
+    return this.log.some((c) => c.pid === pid);
+  }
+
   /** The real runProgram's contract, over the fake. `logged` false: someone else's command. */
   async runProgram(
     ns: Netns,
     argv: readonly string[],
     options: RunOptions,
     logged: boolean,
+    kind: CommandRecord['kind'] = 'run',
   ): Promise<CommandResult> {
     const [file] = argv;
     if (!file) throw new Error('empty command');
@@ -123,7 +130,7 @@ export class Processes {
       argv: [...argv],
       namespace: ns.name,
       pid,
-      kind: 'run',
+      kind,
       ...(options.input !== undefined ? { input: options.input } : {}),
       ...(batch !== undefined ? { file: batch } : {}),
     };

@@ -266,6 +266,27 @@ describe('fake kernel fidelity: links, addresses, routes, rules', () => {
     ]);
   });
 
+  it('creates a macvlan straight into the pod from the master’s namespace, as the agent does', async () => {
+    const add = [
+      'ip',
+      'link',
+      'add',
+      'ertmp0000feed',
+      'link',
+      'eth1',
+      'netns',
+      PATH.pod,
+      'address',
+      '02:00:00:00:fe:ed',
+    ];
+    await step([
+      ['node', [...add, 'type', 'macvlan', 'mode', 'bridge']],
+      ['node', [...add, 'type', 'macvlan', 'mode', 'bridge']],
+      ['pod', ['ip', '-json', '-details', 'link', 'show', 'dev', 'ertmp0000feed']],
+      ['pod', ['ip', 'link', 'delete', 'dev', 'ertmp0000feed']],
+    ]);
+  });
+
   it('refuses what the kernel refuses, with the same words', async () => {
     await step([
       ['node', ['ip', 'link', 'add', 'ertdup', 'link', 'eth1', 'type', 'macvlan', 'mode', 'bridge']],
@@ -482,6 +503,21 @@ describe('fake kernel fidelity: links, addresses, routes, rules', () => {
       ['pod', ['ip', '-6', '-batch', '-'], 'route add 198.51.100.0/24 via 192.0.2.1 dev net1\n'],
       ['pod', ['ip', '-batch', '-'], 'link set dev net1 garbage-word\nlink set dev net1 mtu 1300\n'],
       ['pod', ['ip', '-json', '-batch', '-'], 'route show table 4242\nlink show dev lo\n'],
+      [
+        'pod',
+        ['ip', '-force', '-batch', '-'],
+        'link set dev nosuch up\nlink set dev net1 alias forced\naddress add 192.0.2.9/24 dev nosuch\n',
+      ],
+      [
+        'pod',
+        ['ip', '-force', '-batch', '-'],
+        'link set dev net1 garbage-word\nlink set dev net1 mtu 1300\n',
+      ],
+      [
+        'pod',
+        ['ip', '-4', '-batch', '-'],
+        'rule add priority 17747 protocol 77 nop\nrule add priority 17747 protocol 77 nop\n',
+      ],
     ]);
   });
 

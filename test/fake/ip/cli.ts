@@ -45,10 +45,12 @@ interface Globals {
   details: boolean;
   batch?: string;
   netns?: string;
+  /** -force: a batch goes on after a failing line (parse errors still end it). */
+  force: boolean;
 }
 
 function parseGlobals(args: readonly string[]): { globals: Globals; rest: readonly string[] } {
-  const globals: Globals = { json: false, details: false };
+  const globals: Globals = { json: false, details: false, force: false };
   let i = 0;
   for (; i < args.length && (args[i] as string).startsWith('-'); i++) {
     const opt = (args[i] as string).replace(/^--/, '-');
@@ -59,7 +61,8 @@ function parseGlobals(args: readonly string[]): { globals: Globals; rest: readon
     else if (matches(opt, '-oneline') && opt.length >= 2) continue;
     else if (matches(opt, '-batch') && opt.length >= 2) globals.batch = args[++i];
     else if (matches(opt, '-netns') && opt.length >= 2) globals.netns = args[++i];
-    else if (opt === '-force' || matches(opt, '-stats')) continue;
+    else if (opt === '-force') globals.force = true;
+    else if (matches(opt, '-stats') && opt.length >= 2) continue;
     else throw new ToolError(`Option "${args[i]}" is unknown, try "ip -help".`, 255);
   }
   return { globals, rest: args.slice(i) };
@@ -129,6 +132,7 @@ export function runIp(
   if (lines instanceof ToolError) return result(lines.exitCode, '', lines.stderr);
   if (lines.at(-1) === '') lines.pop();
   let stdout = '';
+  let stderr = '';
   for (const [index, line] of lines.entries()) {
     const words = splitBatchLine(line);
     if (words.length === 0) continue;
@@ -137,9 +141,10 @@ export function runIp(
     } catch (error) {
       if (!(error instanceof ToolError)) throw error;
       stdout += error.stdout;
-      if (isFatal(error)) return result(error.exitCode, stdout, error.stderr);
-      return result(1, stdout, `${error.stderr}\nCommand failed ${globals.batch}:${index + 1}\n`);
+      if (isFatal(error)) return result(error.exitCode, stdout, `${stderr}${error.stderr}`);
+      stderr += `${error.stderr}\nCommand failed ${globals.batch}:${index + 1}\n`;
+      if (!globals.force) break;
     }
   }
-  return result(0, stdout, '');
+  return result(stderr ? 1 : 0, stdout, stderr);
 }

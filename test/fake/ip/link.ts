@@ -84,10 +84,13 @@ function add(ctx: IpContext, args: readonly string[]): string {
   let mac: string | undefined;
   let mtu: number | undefined;
   let master: Link | undefined;
+  // `netns X` creates the device straight in another namespace, its master staying here.
+  let home = ctx.ns;
   let i = 0;
   for (; i < args.length && args[i] !== 'type'; i++) {
     const word = args[i];
     if (word === 'name' || word === 'dev') name = ifname(args[++i]);
+    else if (word === 'netns') home = targetNamespace(ctx, args[++i]);
     else if (word === 'address') mac = macArg(args[++i]);
     else if (word === 'mtu') mtu = numberArg(args[++i], 'mtu');
     else if (word === 'link') master = device(ctx.ns, args[++i]);
@@ -101,11 +104,11 @@ function add(ctx: IpContext, args: readonly string[]): string {
   if (kind === 'macvlan') {
     const { mode } = macvlanArgs(rest);
     if (!master) throw new ToolError('RTNETLINK answers: Invalid argument', 2);
-    createLink(ctx.ns, { ...common, kind: 'macvlan', master, mode: mode ?? 'vepa' });
+    createLink(home, { ...common, kind: 'macvlan', master, mode: mode ?? 'vepa' });
   } else if (kind === 'bridge') {
-    createLink(ctx.ns, { ...common, kind: 'bridge' });
+    createLink(home, { ...common, kind: 'bridge' });
   } else if (kind === 'veth') {
-    addVeth(ctx, common, rest);
+    addVeth({ ...ctx, ns: home }, common, rest);
   } else {
     throw new ToolError(`fake ip: link type ${String(kind)} is not implemented`, 2);
   }

@@ -3,9 +3,9 @@
 // address brings and takes away, link down/up, moves between namespaces), and its refusals.
 // test/netns/fake-fidelity.test.ts checks the same behaviour against the real kernel.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { findLink, listAddresses, listRoutes, listRules } from '../../../src/link/iproute.js';
 import type { Runner } from '../../../src/system/command.js';
 import { createFakeKernel, egressRouterTopology, FAKE_TOPOLOGY, type FakeKernel } from '../../fake/index.js';
+import { findLink, listAddresses, listRoutes, listRules } from './read.js';
 
 let fake: FakeKernel;
 let pod: Runner;

@@ -75,7 +75,10 @@ describe('fake nft: transactions', () => {
     expect(update.kind).toBe('incremental');
     await loadBatch(pod, update.batch);
     expect(compareTable(next, await listTable(pod, 'inet', 'egress_router'))).toEqual([]);
-    const counts = await readRedirectCounters(pod, [4, 6]);
+    const counts = await readRedirectCounters(pod, [
+      { family: 4, name: 'redirect_addr4' },
+      { family: 6, name: 'redirect_addr6' },
+    ]);
     expect(Object.fromEntries(counts)).toEqual({ '4/tcp/80': 0, '4/udp/5353': 1, '4/tcp/8080': 0 });
   });
 
@@ -124,7 +127,9 @@ describe('fake nft: transactions', () => {
     await loadBatch(pod, replaceTableBatch(planRuleset(config(SECOND), DEFAULT_OPTIONS)));
     await loadBatch(pod, batchFromListing('inet', 'egress_router', before ?? []));
     expect(compareTable(first, await listTable(pod, 'inet', 'egress_router'))).toEqual([]);
-    expect((await readRedirectCounters(pod, [6])).get('6/tcp/443')).toBe(1);
+    expect((await readRedirectCounters(pod, [{ family: 6, name: 'redirect_addr6' }])).get('6/tcp/443')).toBe(
+      1,
+    );
   });
 
   it('drift helpers change the table as someone else would', async () => {
