@@ -247,3 +247,53 @@ describe('fake monitors', () => {
     expect(exits).toEqual(['keepalived -n failed: spawn keepalived ENOENT', 'nft monitor exited (1)']);
   });
 });
+
+describe('fake processes the agent did not wait for, and whose they are', () => {
+  it('background runs a program, logs it, and reports a bad exit through onError', async () => {
+    const fake = createFakeKernel({ timing: 'instant' });
+    const problems: string[] = [];
+    const system = fake.system();
+    system.background(['na6', '-i', 'lo', '-t', '::1'], (m) => problems.push(m));
+    system.background(
+      ['arping', '-U', '-c', '1', '-I', 'nosuch', '-s', '192.0.2.1', '192.0.2.1'],
+      (m) => problems.push(m),
+      [0, 1],
+    );
+    system.background(['keepalived'], (m) => problems.push(m));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // In whatever order they end, as with real children.
+    expect([...problems].sort()).toEqual([
+      'arping -U -c 1 -I nosuch -s 192.0.2.1 192.0.2.1: arping: Device nosuch not available.',
+      'keepalived: spawn keepalived ENOENT',
+    ]);
+    expect(fake.commands().map((c) => c.kind)).toEqual(['background', 'background', 'background']);
+  });
+
+  it('isOwnProcess tells the agent’s nft from someone else’s, by the pid nft monitor prints', async () => {
+    const fake = createFakeKernel();
+    const system = fake.system();
+    const generations: number[] = [];
+    system.streamLines(
+      ['nft', 'monitor'],
+      (line) => {
+        const pid = /by process (\d+)/.exec(line)?.[1];
+        if (pid) generations.push(Number(pid));
+      },
+      () => undefined,
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'fake-owner-'));
+    try {
+      const file = join(dir, 'batch.json');
+      await writeFile(
+        file,
+        JSON.stringify({ nftables: [{ add: { table: { family: 'inet', name: 'mine' } } }] }),
+      );
+      await system.pod.run(['nft', '-j', '-f', file]);
+      await fake.nft([{ add: { table: { family: 'inet', name: 'theirs' } } }]);
+      await Promise.resolve();
+      expect(generations.map((pid) => system.isOwnProcess(pid))).toEqual([true, false]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
