@@ -15,12 +15,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigText } from '../../src/config/load.js';
 import { type AgentOptions, DEFAULT_OPTIONS, type RouterConfig } from '../../src/config/model.js';
+import { deleteNamespace } from '../../src/netkit/netns.js';
+import { run as runTool } from '../../src/netkit/process.js';
 import { diffTables } from '../../src/nft/diff.js';
 import { replaceTableBatch } from '../../src/nft/json.js';
 import { planRuleset } from '../../src/plan/ruleset.js';
 import { type CommandResult, runProgram, type StreamLines, streamLines } from '../../src/system/command.js';
 import { createFakeKernel, type FakeKernel } from '../fake/index.js';
-import { runCommand } from '../helpers/commands.js';
 
 const PREFIX = `fkf${randomBytes(3).toString('hex')}`;
 const NAMES = { pod: `${PREFIX}-pod`, node: `${PREFIX}-node`, lan: `${PREFIX}-lan` } as const;
@@ -192,7 +193,7 @@ async function batchFile(name: string, batch: unknown): Promise<string> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), `${PREFIX}-`));
   for (const name of Object.values(NAMES)) {
-    await runCommand(['ip', 'netns', 'add', name], 20_000);
+    await runTool(['ip', 'netns', 'add', name], { timeoutMs: 20_000 });
     created.push(name);
   }
   fake = createFakeKernel({
@@ -237,8 +238,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const problems: string[] = [];
   for (const name of created) {
-    const result = await runCommand(['ip', 'netns', 'delete', name], 20_000, { reject: false });
-    if (result.exitCode !== 0) problems.push(`${name}: ${result.stderr}`);
+    await deleteNamespace(name).catch((error: Error) => problems.push(`${name}: ${error.message}`));
   }
   if (dir) await rm(dir, { recursive: true, force: true });
   if (problems.length > 0) throw new Error(`teardown: ${problems.join('; ')}`);
@@ -536,9 +536,11 @@ describe('fake kernel fidelity: links, addresses, routes, rules', () => {
   });
 
   it('reports DAD failure for an address a LAN host holds, and loses carrier with the master', async () => {
-    await runCommand(
+    await runTool(
       ['ip', '-n', NAMES.lan, '-6', 'address', 'add', '2001:db8:100::101/64', 'dev', 'lan0', 'nodad'],
-      20_000,
+      {
+        timeoutMs: 20_000,
+      },
     );
     fake.lan.claim('2001:db8:100::101');
     await step([['pod', ['ip', '-6', 'address', 'add', '2001:db8:100::101/64', 'dev', 'net1']]]);
