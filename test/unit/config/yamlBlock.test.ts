@@ -98,14 +98,13 @@ const dumpOptions = fc.record({
 });
 
 describe('the plain-block reader', () => {
-  it('answers for the shipped configs and manifests, as the general reader does', () => {
+  it('answers for the shipped configs, as the general reader does', () => {
     const files = [
       ...readdirSync('examples')
         .filter((f) => f.endsWith('.yaml'))
         .map((f) => `examples/${f}`),
-      ...readdirSync('deploy')
-        .filter((f) => f.endsWith('.yaml'))
-        .map((f) => `deploy/${f}`),
+      // The router config deploy/ ships (the other files there are manifests' output, not configs).
+      'deploy/egressrouter.yaml',
     ];
     const answered = files.filter((file) => agrees(readFileSync(file, 'utf8')));
     // Every shipped file is in the style it reads (flow collections on one line, literal blocks).
