@@ -231,8 +231,8 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   process.off('SIGHUP', onHup);
   await agent.stop();
   log.info('stopped');
-  process.off('SIGTERM', onTerm);
-  process.off('SIGINT', onInt);
+  // The signal handlers stay: a second SIGTERM while the process winds down must not kill it
+  // with a signal status instead of exit 0.
   // A child still finishing (a counter read) must not hold the exit: stop is bounded.
   setTimeout(() => process.exit(EXIT_OK), 300).unref();
   return EXIT_OK;
