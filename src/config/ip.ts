@@ -136,15 +136,3 @@ export function networkOf(prefix: IpPrefix): string {
   }
   return `${ipaddr.fromByteArray(bytes).toString()}/${prefix.prefixLength}`;
 }
-
-/** Ordering for deterministic output: family, then numeric address. */
-export function compareIp(a: IpLiteral, b: IpLiteral): number {
-  if (a.family !== b.family) return a.family - b.family;
-  const ab = toIpaddr(a).toByteArray();
-  const bb = toIpaddr(b).toByteArray();
-  for (let i = 0; i < ab.length; i++) {
-    const diff = (ab[i] ?? 0) - (bb[i] ?? 0);
-    if (diff !== 0) return diff;
-  }
-  return 0;
-}

@@ -6,7 +6,7 @@ import { parseCniConfig } from './cni.js';
 import { decodeConfigText } from './decode.js';
 import type { DraftResult } from './egressRouter.js';
 import { parseEgressRouter } from './egressRouter.js';
-import { ConfigError, type ConfigIssue, keyPath, printableIssue, quote } from './issues.js';
+import { type ConfigIssue, keyPath, printableIssue, quote } from './issues.js';
 import { jsonStructureIssue } from './jsonStructure.js';
 import { type Environment, parseLegacyEnv } from './legacyEnv.js';
 import { MAX_CONFIG_BYTES } from './limits.js';
@@ -242,11 +242,4 @@ export function loadConfigText(text: string, options: AgentOptions): LoadResult 
 
 export function loadLegacyEnv(env: Environment, options: AgentOptions): LoadResult {
   return finishDraft(parseLegacyEnv(env), options);
-}
-
-/** Same as loadConfigText but throws ConfigError, for callers that want exceptions. */
-export function loadConfigTextOrThrow(text: string, options: AgentOptions): RouterConfig {
-  const result = loadConfigText(text, options);
-  if (!result.ok) throw new ConfigError(result.issues);
-  return result.config;
 }

@@ -54,7 +54,6 @@ route 2001:db8:100::/64 dev net1 proto kernel metric 256
 route default via 2001:db8:100::1 dev net1 proto 77 metric 1024
 route default via 2001:db8::1 dev eth0 metric 30000
 route 2001:db8::/64 dev eth0 table 17746 proto 77 metric 1024
-route fe80::/64 dev eth0 table 17746 proto 77 metric 1024
 route default via 2001:db8::1 dev eth0 table 17746 proto 77 metric 1024
 rule ipv4 17746: from all fwmark 0x4552 lookup 17746 proto 77
 rule ipv4 17747: from all nop proto 77
