@@ -124,35 +124,23 @@ function convergeAll(
 function checkDestinations(config: RouterConfig, options: ApplyOptions, facts: PlanFacts): void {
   const prefixes = facts.clusterPrefixes;
   if (!prefixes?.[4]?.length && !prefixes?.[6]?.length) return;
-  // Each distinct destination once (a few, whatever the rule count); the path is made only to report.
+  // Each distinct destination once (a few, whatever the rule count).
   const seen = new Set<string>();
-  const check = (address: string, family: 4 | 6, path: () => string) => {
+  const check = (address: string, family: 4 | 6, path: string) => {
     if (seen.has(address)) return;
     seen.add(address);
     const prefix = prefixes[family]?.find((p) => cidrContains(p, address));
-    if (!prefix) return;
-    const where = path();
-    throw new StepError(
-      'preflight',
-      'UnroutableDestination',
-      where,
-      `${where}: ${address} is on the pod's cluster subnet ${prefix} (${options.clusterInterface}); the router only forwards from the cluster to the egress interface, so this redirect could never work`,
-    );
+    if (prefix)
+      throw new StepError(
+        'preflight',
+        'UnroutableDestination',
+        path,
+        `${path}: ${address} is on the pod's cluster subnet ${prefix} (${options.clusterInterface}); the router only forwards from the cluster to the egress interface, so this redirect could never work`,
+      );
   };
-  config.redirectRules.forEach((rule, i) => {
-    check(
-      rule.destinationIP,
-      rule.family,
-      () => `${(rule as { source?: string }).source ?? `redirect rule ${i}`}.destinationIP`,
-    );
-  });
-  const fallback = config.fallback;
-  if (fallback)
-    check(
-      fallback.address,
-      fallback.family,
-      () => `${(fallback as { source?: string }).source ?? 'fallbackIP'}`,
-    );
+  for (const rule of config.redirectRules)
+    check(rule.destinationIP, rule.family, `${rule.source}.destinationIP`);
+  if (config.fallback) check(config.fallback.address, config.fallback.family, config.fallback.source);
 }
 
 /** Reads back what a load needs confirmed: the shape always, the changed elements, or all of a small table. */

@@ -159,7 +159,8 @@ export function compareModel(desired: AnyTable, kernel: TableModel): string[] {
 export function compareTable(desired: AnyTable, raw: NftListing | undefined): string[] {
   if (!raw || !hasTable(raw, desired.name)) return [`table ${desired.family} ${desired.name} is missing`];
   const listing = readListing(raw, desired.name);
-  const out = compareShape(desired, listing);
+  // Element differences first (the usual drift), then the shape's.
+  const out: string[] = [];
   for (const map of pack(desired).maps) {
     const listed = listing.maps.find((m) => m.name === map.name);
     if (!listed) continue;
@@ -167,7 +168,7 @@ export function compareTable(desired: AnyTable, raw: NftListing | undefined): st
     if (have) compareMapElements(map.name, map.elements, have, out);
     else out.push(`map ${map.name} holds elements of a kind the agent never adds`);
   }
-  return out;
+  return [...out, ...compareShape(desired, listing)];
 }
 
 const elementTotal = (table: AnyTable) =>

@@ -122,5 +122,7 @@ function ruleFields(rule: RedirectRule) {
     destinationIP: rule.destinationIP,
     targetPort: rule.targetPort,
     family: rule.family,
+    /** Where in the config it came from (`spec.redirect.redirectRules[3]`). */
+    source: rule.source,
   };
 }
