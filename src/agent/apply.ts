@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RouterConfig } from '../config/model.js';
 import { observeNamespace } from '../link/iproute.js';
-import type { NftJsonBatch } from '../nft/json.js';
 import type { NftTable } from '../nft/model.js';
 import type { TableModel } from '../nft/packed.js';
 import { verifyLoad } from '../nft/verify.js';
@@ -143,17 +142,12 @@ function checkDestinations(config: RouterConfig, options: ApplyOptions, facts: P
   if (config.fallback) check(config.fallback.address, config.fallback.family, config.fallback.source);
 }
 
-/** Reads back what a load needs confirmed: the shape always, the changed elements, or all of a small table. */
-async function verifyTableLoad(
-  system: System,
-  table: NftTable,
-  batch: NftJsonBatch,
-  signal?: AbortSignal,
-): Promise<void> {
+/** Reads back what a load needs confirmed: the whole table when small, its shape when large. */
+async function verifyTableLoad(system: System, table: NftTable, signal?: AbortSignal): Promise<void> {
   const label = `table ${table.family} ${table.name}`;
   let left: string[];
   try {
-    left = await verifyLoad(system.pod, table, batch, signal);
+    left = await verifyLoad(system.pod, table, signal);
   } catch (error) {
     throw new StepError('nftables', 'VerifyFailed', label, (error as Error).message);
   }
@@ -228,13 +222,7 @@ export async function apply(
       onDone: (action) => {
         if (!action.quiet) deps.log?.(action);
       },
-      verifyTable: (action) =>
-        verifyTableLoad(
-          system,
-          plan.table,
-          action.op.type === 'nft' ? action.op.batch : { nftables: [] },
-          deps.signal,
-        ),
+      verifyTable: () => verifyTableLoad(system, plan.table, deps.signal),
       ...(changesIp
         ? {
             verifyAll: () =>

@@ -117,34 +117,3 @@ export async function listMapText(
     throw error;
   }
 }
-
-/**
- * `nft get element` of some keys of a map: each key's value as nft prints it (`tcp . 80` →
- * `192.0.2.10`). One call for all the keys; a key that is absent makes nft refuse the whole
- * query, which comes back as an empty map. (nft 1.0.6 prints this as text even with -j.)
- */
-export async function getElements(
-  runner: Runner,
-  family: string,
-  table: string,
-  map: string,
-  elements: readonly (readonly [readonly [string, number], unknown])[],
-  signal?: AbortSignal,
-): Promise<Map<string, string>> {
-  const keys = elements.map(([[protocol, port]]) => `${protocol} . ${port}`);
-  let out: string;
-  try {
-    out = await runner.run(
-      ['nft', 'get', 'element', family, table, map, `{ ${keys.join(', ')} }`],
-      runOptions(signal),
-    );
-  } catch (error) {
-    if (missing(error)) return new Map();
-    throw error;
-  }
-  const found = new Map<string, string>();
-  const body = out.slice(out.indexOf('elements = {') + 'elements = {'.length);
-  for (const match of body.matchAll(/([a-z]+) \. (\d+)(?: counter packets \d+ bytes \d+)? : ([^,\s}]+)/g))
-    found.set(`${match[1]} . ${match[2]}`, match[3] as string);
-  return found;
-}
