@@ -61,6 +61,11 @@ export interface ReconcilerDeps {
 /** Resyncs that may skip reading the table before one must read it (6 × the 10 s resync = 1 min). */
 const FULL_SYNC_EVERY = 6;
 const RELOADING: ReadonlySet<Trigger> = new Set(['startup', 'config', 'signal', 'resync', 'retry']);
+/**
+ * Under HA, what a role change moves: the egress addresses, and the routes through the egress
+ * interface that the kernel drops with its last IPv4 address (and the agent puts back).
+ */
+const ROLE_KINDS: ReadonlySet<string> = new Set(['address', 'announce', 'route']);
 
 export interface Repair {
   readonly time: string;
@@ -83,6 +88,8 @@ export class Reconciler {
   private trustedPasses = 0;
   private sequence = 0;
   private appliedOnce = false;
+  /** Under HA: whether the last successful pass held the egress addresses (the role it followed). */
+  private heldAddresses: boolean | undefined;
 
   /** The config in force (last applied successfully). */
   inForce: RouterConfig | undefined;
@@ -231,13 +238,18 @@ export class Reconciler {
       this.master = result.plan.link.master;
       this.findings = result.findings;
       const configChanged = tryNew;
+      // The first pass after the role moved: its address and route changes are the role's, not drift.
+      const hold = ha ? ha.role === 'active' : undefined;
+      const roleMoved = ha !== undefined && this.heldAddresses !== undefined && hold !== this.heldAddresses;
+      this.heldAddresses = hold;
       if (tryNew) {
         this.inForce = config;
         this.pendingConfig = false;
       }
       this.lastSuccessfulSync = rfc3339(this.now());
       for (const warning of result.warnings) this.deps.log.warn(warning);
-      const repairs = this.report(configChanged, changes, notices);
+      const followedRole = roleMoved ? changes.filter((c) => ROLE_KINDS.has(c.kind)) : [];
+      const repairs = this.report(configChanged, changes, notices, followedRole);
       this.gateways = await this.checkGateways(config);
       const problems = this.problems();
       const standby = ha && ha.role !== 'active' ? this.notServing(ha) : undefined;
@@ -266,7 +278,11 @@ export class Reconciler {
           configChanged,
         },
         'ok',
-        { repairs: changes.filter((c) => !configChanged && c.kind !== 'announce').map((c) => c.kind) },
+        {
+          repairs: changes
+            .filter((c) => !configChanged && c.kind !== 'announce' && !followedRole.includes(c))
+            .map((c) => c.kind),
+        },
       );
       this.deps.afterPass?.(true);
       return { ok: true, changed: changes.length > 0 };
@@ -330,7 +346,12 @@ export class Reconciler {
   }
 
   /** Logs what a successful pass changed; returns the drift repairs (a pass that was not a config change). */
-  private report(configChanged: boolean, changes: readonly Action[], notices: Notice[]): string[] {
+  private report(
+    configChanged: boolean,
+    changes: readonly Action[],
+    notices: Notice[],
+    followedRole: readonly Action[] = [],
+  ): string[] {
     const { log } = this.deps;
     const firstApply = !this.appliedOnce;
     this.appliedOnce = true;
@@ -348,6 +369,10 @@ export class Reconciler {
     }
     const repairs: string[] = [];
     for (const change of changes) {
+      if (followedRole.includes(change)) {
+        log.info({ kind: change.kind, ha: this.deps.ha?.()?.role }, `HA role followed: ${change.message}`);
+        continue;
+      }
       if (change.kind === 'announce') {
         log.info({ kind: change.kind }, change.message);
         continue;
@@ -359,7 +384,7 @@ export class Reconciler {
       this.lastRepair = {
         time: rfc3339(this.now()),
         changes: changes
-          .filter((c) => c.kind !== 'announce')
+          .filter((c) => c.kind !== 'announce' && !followedRole.includes(c))
           .map((c) => ({ kind: c.kind, message: c.message })),
       };
       notices.push({ type: 'Normal', reason: 'DriftRepaired', message: repairs.join('; ') });
