@@ -138,13 +138,15 @@ export class Agent {
       settings: ha,
       interface: options.egressInterface,
       log,
-      onRoleChange: (change) => {
-        this.reconciler.republish([
+      onRoleChange: (change, followed) => {
+        const notices = [
           {
             ...notice[change.role],
             message: `VRRP group ${ha.group}: ${change.previous} -> ${change.role} (${change.cause})`,
           },
-        ]);
+        ];
+        if (followed) this.reconciler.roleChanged(notices);
+        else this.reconciler.republish(notices);
       },
       take: () => this.followRole(true),
       release: () => this.followRole(false),

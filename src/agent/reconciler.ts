@@ -67,6 +67,11 @@ const RELOADING: ReadonlySet<Trigger> = new Set(['startup', 'config', 'signal', 
  */
 const ROLE_KINDS: ReadonlySet<string> = new Set(['address', 'announce', 'route']);
 
+interface AppliedState {
+  readonly summary: string;
+  readonly findings: readonly Finding[];
+}
+
 export interface Repair {
   readonly time: string;
   readonly changes: readonly { readonly kind: string; readonly message: string }[];
@@ -88,6 +93,8 @@ export class Reconciler {
   private trustedPasses = 0;
   private sequence = 0;
   private appliedOnce = false;
+  /** What the last successful pass found, to re-derive the conditions when the role changes; undefined after a failure. */
+  private lastApplied: AppliedState | undefined;
   /** Under HA: whether the last successful pass held the egress addresses (the role it followed). */
   private heldAddresses: boolean | undefined;
 
@@ -251,32 +258,13 @@ export class Reconciler {
       const followedRole = roleMoved ? changes.filter((c) => ROLE_KINDS.has(c.kind)) : [];
       const repairs = this.report(configChanged, changes, notices, followedRole);
       this.gateways = await this.checkGateways(config);
-      const problems = this.problems();
-      const standby = ha && ha.role !== 'active' ? this.notServing(ha) : undefined;
-      const gatewayDown = this.gateways.filter((g) => !g.reachable);
-      const mustServeGateway = this.deps.readyRequiresGateway ?? ha !== undefined;
-      const blocking = result.findings.find((f) => f.blocksTraffic);
+      this.lastApplied = { summary: this.summary(config), findings: result.findings };
       finish(
-        {
-          kind: 'applied',
-          summary: this.summary(config),
-          problems,
-          ...(standby ? { standby } : {}),
-          ...(!standby && blocking
-            ? { unavailable: { reason: blocking.reason, message: blocking.message } }
-            : !standby && mustServeGateway && gatewayDown.length > 0
-              ? {
-                  unavailable: {
-                    reason: 'GatewayUnreachable',
-                    message: `in place, but the gateway does not answer: ${gatewayDown.map((g) => g.gateway).join(', ')}`,
-                  },
-                }
-              : {}),
-          ...(repairs.length > 0
-            ? { repaired: `repaired at ${this.lastRepair?.time}: ${repairs.join('; ')}` }
-            : {}),
+        this.appliedOutcome(
+          this.lastApplied,
           configChanged,
-        },
+          repairs.length > 0 ? `repaired at ${this.lastRepair?.time}: ${repairs.join('; ')}` : undefined,
+        ),
         'ok',
         {
           repairs: changes
@@ -288,6 +276,7 @@ export class Reconciler {
       return { ok: true, changed: changes.length > 0 };
     } catch (error) {
       this.needFullSync = true;
+      this.lastApplied = undefined;
       const failure = error instanceof ApplyFailure ? error : undefined;
       const reason = failure?.failure.reason ?? 'ApplyFailed';
       const message = failure?.failure.message ?? (error as Error).message;
@@ -308,6 +297,36 @@ export class Reconciler {
       );
       return { ok: false, changed: (failure?.undone.length ?? 0) > 0 };
     }
+  }
+
+  /**
+   * What an applied pass means for the conditions, with the HA role as it is now (a role that
+   * changed during the pass counts: the controller took or released the addresses meanwhile).
+   */
+  private appliedOutcome(applied: AppliedState, configChanged: boolean, repaired?: string): PassOutcome {
+    const ha = this.deps.ha?.();
+    const standby = ha && ha.role !== 'active' ? this.notServing(ha) : undefined;
+    const gatewayDown = this.gateways.filter((g) => !g.reachable);
+    const mustServeGateway = this.deps.readyRequiresGateway ?? ha !== undefined;
+    const blocking = applied.findings.find((f) => f.blocksTraffic);
+    return {
+      kind: 'applied',
+      summary: applied.summary,
+      problems: this.problems(),
+      ...(standby ? { standby } : {}),
+      ...(!standby && blocking
+        ? { unavailable: { reason: blocking.reason, message: blocking.message } }
+        : !standby && mustServeGateway && gatewayDown.length > 0
+          ? {
+              unavailable: {
+                reason: 'GatewayUnreachable',
+                message: `in place, but the gateway does not answer: ${gatewayDown.map((g) => g.gateway).join(', ')}`,
+              },
+            }
+          : {}),
+      ...(repaired ? { repaired } : {}),
+      configChanged,
+    };
   }
 
   private notServing(ha: HaStatus): { reason: string; message: string } {
@@ -479,8 +498,23 @@ export class Reconciler {
     sink.publish(this.snapshot);
   }
 
-  /** Publishes a snapshot without a pass (an HA role change between passes). */
+  /** Publishes a snapshot without a pass. */
   republish(notices: readonly Notice[] = []): void {
+    this.publish(notices, undefined);
+  }
+
+  /**
+   * Under HA, the role changed between passes and the addresses followed it: Available follows
+   * at once (the last pass verified everything else), and the pass that comes next confirms it.
+   * After a failed pass nothing is re-derived.
+   */
+  roleChanged(notices: readonly Notice[] = []): void {
+    if (this.lastApplied)
+      this.conditions = conditionsAfter(
+        this.conditions,
+        this.appliedOutcome(this.lastApplied, false),
+        this.now(),
+      );
     this.publish(notices, undefined);
   }
 

@@ -3,11 +3,12 @@
  * made the interface; the role it reports decides who holds the egress addresses (only
  * `active`); its priority follows the gateway; on stop it hands over.
  *
- * A role change is published at once (`onRoleChange`), the addresses are taken or given up at
- * once (`take` / `release`: one `ip -batch`, see addresses.ts) and then the control loop is asked
- * for a pass (`requestPass`), which goes through the address step as every pass does and finds
- * them in place: the pass stays the authority, so drift repair and HA never fight. Follow-ups
- * run one at a time, in the order of the events.
+ * A role change takes or gives up the addresses at once (`take` / `release`: one `ip -batch`,
+ * see addresses.ts), is published (`onRoleChange`: leaving `active` before the release, so
+ * readiness drops first; becoming `active` after the take, so it rises last), and then the
+ * control loop is asked for a pass (`requestPass`), which goes through the address step as every
+ * pass does and finds them in place: the pass stays the authority, so drift repair and HA never
+ * fight. Follow-ups run one at a time, in the order of the events.
  *
  * Until keepalived has said anything the replica is `standby` (it holds nothing); if keepalived
  * cannot be started (missing, a bad setting) it is `fault`, and every later pass tries again.
@@ -49,8 +50,12 @@ export interface HaControllerDeps {
   /** The egress interface: VRRP runs over its IPv6 link-local address. */
   readonly interface: string;
   readonly log: HaLog;
-  /** The role changed (or keepalived could not start): publish it. */
-  readonly onRoleChange: (change: RoleNotice) => void;
+  /**
+   * The role changed (or keepalived could not start): publish it. `followed`: the addresses are
+   * where the role wants them (or on their way off), so readiness may follow at once; false
+   * when taking them failed (the pass that follows decides).
+   */
+  readonly onRoleChange: (change: RoleNotice, followed: boolean) => void;
   /** Puts the egress addresses on the interface and announces them (becoming active). */
   readonly take: () => Promise<void>;
   /** Takes the egress addresses off the interface (leaving active). */
@@ -181,30 +186,34 @@ export class HaController {
     }
   }
 
-  /** Publishes the change, takes or releases the addresses, then asks for a pass. */
+  /** Takes or releases the addresses, publishes the change, then asks for a pass. */
   private changed(change: RoleNotice): void {
-    this.deps.onRoleChange(change);
-    // Stopping: the hand-over releases, once the loop (and any pass it was undoing) has stopped.
-    if (this.stopping) return;
     const take = change.role === 'active';
+    // Stopping: the hand-over releases, once the loop (and any pass it was undoing) has stopped.
+    if (!take || this.stopping) this.deps.onRoleChange(change, true);
+    if (this.stopping) return;
     this.following = this.following
       .then(() => this.follow(take))
-      .then(() => {
+      .then((followed) => {
+        if (take) this.deps.onRoleChange(change, followed);
         if (!this.stopping) this.deps.requestPass();
       });
   }
 
-  private async follow(take: boolean): Promise<void> {
-    if (!take && !this.holding) return;
+  /** Resolves whether the addresses are now where `take` wants them. */
+  private async follow(take: boolean): Promise<boolean> {
+    if (!take && !this.holding) return true;
     try {
       await (take ? this.deps.take() : this.deps.release());
       this.holding = take;
+      return true;
     } catch (error) {
       // The pass that follows puts it right through the address step.
       this.holding = true;
       this.deps.log.warn(
         `HA: ${take ? 'taking' : 'releasing'} the egress addresses failed: ${(error as Error).message}`,
       );
+      return false;
     }
   }
 
@@ -230,8 +239,9 @@ export class HaController {
       ]);
       clearTimeout(timer);
     }
-    this.following = this.following.then(() => this.follow(false));
-    await this.following;
+    const released = this.following.then(() => this.follow(false));
+    this.following = released.then(() => undefined);
+    await released;
     await stopped;
   }
 }
