@@ -286,7 +286,6 @@ describe('HA with real agents (run --ha vrrp)', () => {
     const farThrough = (pod: Pod, timeoutMs = 2_000) =>
       through(pod, 4, FAR_PORT, 'far', timeoutMs).then((r) => r.ok && r.parsed?.peer === EGRESS4);
     expect(await farThrough(active)).toBe(true);
-    // The LAN loses the path between the active's node and the gateway (the other node keeps it).
     const port = T().node(T().pod(active).node).lanPort;
     const gwPort = T().ifaces.lanToGw;
     // The LAN loses the path between the active's node and the gateway (the other node keeps it).

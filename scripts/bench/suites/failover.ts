@@ -11,7 +11,8 @@
  *    the pod and its namespace;
  * 4. measured from the first kill: the first connection answered through the new active (the
  *    figure), the survivor's "HA role: active" and "HA: took and announced" log lines, and its
- *    /readyz turning 200 (polled every 20 ms: a few tens of ms late);
+ *    /readyz turning 200 (polled every 20 ms, each poll a process started in the pod: late by one
+ *    poll, a few hundred ms on a loaded machine);
  * 5. the dead pod comes back (a fresh namespace, net1 attached as Multus would, a new agent) and
  *    must join as standby; the next failover kills the other one.
  *
@@ -51,6 +52,8 @@ export interface FailoverRun {
   readonly answerMs: number;
   readonly roleMs: number;
   readonly takenMs: number;
+  /** The take itself, as the agent timed it: one `ip -batch` and starting the announcements. */
+  readonly takeWorkMs: number;
   readonly readyMs: number;
   /** Connections the probe opened before one was answered. */
   readonly attempts: number;
@@ -63,6 +66,7 @@ export interface FailoverResults {
   readonly answerMs: Summary;
   readonly roleMs: Summary;
   readonly takenMs: Summary;
+  readonly takeWorkMs: Summary;
   readonly readyMs: Summary;
   readonly runs: readonly FailoverRun[];
   /** Returning pods that joined as standby, without taking the role (no pre-emption). */
@@ -179,6 +183,14 @@ export async function failoverSuite(ctx: BenchContext, options: FailoverOptions)
     for (let i = 0; i < options.failovers; i++) {
       checkAbort(ctx);
       const { active: dead, standby: survivor } = await settled(topo);
+      // /status says standby from the start, before keepalived runs (it starts after the first
+      // pass): a pair is settled once the standby's keepalived has entered BACKUP.
+      await pollUntil(
+        async () => (agents[survivor]?.logs ?? []).some((l) => /Entering BACKUP STATE/.test(l.msg)),
+        SETTLE_MS,
+        `keepalived in ${survivor} to enter BACKUP`,
+        50,
+      );
       const warm = await driverOf[dead].probe(PORT, 'dst1', { timeoutMs: 5_000 });
       if (!warm.ok) throw new Error(`failover ${i}: nothing answered through the active ${dead}`);
       const survivorAgent = agents[survivor];
@@ -214,21 +226,24 @@ export async function failoverSuite(ctx: BenchContext, options: FailoverOptions)
       await ready;
       if (!answered.ok || answered.at === undefined)
         throw new Error(`failover ${i}: no connection answered through ${survivor}`);
+      const lineOf = (pattern: RegExp) => survivorAgent.logs.slice(from).find((l) => pattern.test(l.msg));
       const at = (pattern: RegExp): number => {
-        const line = survivorAgent.logs.slice(from).find((l) => pattern.test(l.msg));
+        const line = lineOf(pattern);
         return line ? logTime(line) - killedAt : Number.NaN;
       };
+      const took = lineOf(/^HA: took and announced/);
       const run: FailoverRun = {
         answerMs: round(answered.at - killedAt, 1),
         roleMs: at(/^HA role: active$/),
         takenMs: at(/^HA: took and announced/),
+        takeWorkMs: typeof took?.ms === 'number' ? took.ms : Number.NaN,
         readyMs: readyAt - killedAt,
         attempts: answered.attempts,
         loadAverage: round(os.loadavg()[0] ?? Number.NaN, 2),
       };
       runs.push(run);
       ctx.log(
-        `failover ${i + 1}/${options.failovers}: ${dead} killed; answered through ${survivor} after ${run.answerMs} ms (role ${run.roleMs}, addresses ${run.takenMs}, ready ${run.readyMs})`,
+        `failover ${i + 1}/${options.failovers}: ${dead} killed; answered through ${survivor} after ${run.answerMs} ms (role ${run.roleMs}, addresses ${run.takenMs} of which the take ${run.takeWorkMs}, ready ${run.readyMs})`,
       );
 
       // The dead pod comes back and must join as standby.
@@ -246,6 +261,7 @@ export async function failoverSuite(ctx: BenchContext, options: FailoverOptions)
       answerMs,
       roleMs: pick('roleMs'),
       takenMs: pick('takenMs'),
+      takeWorkMs: pick('takeWorkMs'),
       readyMs: pick('readyMs'),
       runs,
       rejoinedAsStandby: rejoined,
@@ -272,6 +288,7 @@ function rows(results: FailoverResults): string[][] {
     row('kill -> first new connection answered through the new active', results.answerMs),
     row('kill -> "HA role: active" (keepalived MASTER)', results.roleMs),
     row('kill -> "HA: took and announced" (addresses on, ARP sent)', results.takenMs),
+    row('  of which the take (ip -batch, announcers started), agent-timed', results.takeWorkMs),
     row('kill -> /readyz 200 on the new active (polled)', results.readyMs),
   ];
 }
