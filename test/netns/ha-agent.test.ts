@@ -198,6 +198,56 @@ describe('HA with real agents (run --ha vrrp)', () => {
     await expectServing(active, 'elected');
   });
 
+  it('drift under HA: an egress address added on the standby goes again, one deleted on the active comes back; the role stays', async () => {
+    const { active, standby } = await P().waitOneActive();
+    const before = { active: (await P().ha(active))!, standby: (await P().ha(standby))! };
+    const logFrom = { p1: P().agent('p1').logs.length, p2: P().agent('p2').logs.length };
+    const repaired = (pod: Pod, pattern: RegExp) =>
+      pollUntil(
+        async () =>
+          P()
+            .agent(pod)
+            .logs.slice(logFrom[pod])
+            .some((l) => /^drift repaired:/.test(l.msg) && pattern.test(l.msg)),
+        10_000,
+        `${pod}: a drift repair matching ${pattern}`,
+        50,
+      );
+
+    // Someone puts the IPv4 egress address on the standby (IPv4 only: an IPv6 copy would fail DAD
+    // against the active's). Holding it is the active's job: the standby's pass takes it off.
+    await T().ip(standby, ['address', 'add', `${EGRESS4}/24`, 'dev', 'net1']);
+    await repaired(
+      standby,
+      new RegExp(`^drift repaired: removed address ${EGRESS4.replaceAll('.', '\\.')}/24`),
+    );
+    await pollUntil(
+      async () => (await P().egressAddresses(standby)).length === 0,
+      5_000,
+      `${standby} to hold nothing again`,
+      50,
+    );
+    const standbyDoc = (await P().status(standby))!;
+    expect(standbyDoc.lastRepair?.changes.some((c) => c.kind === 'address')).toBe(true);
+    expect(condition(standbyDoc, 'Available')).toMatchObject({ status: 'False', reason: 'Standby' });
+
+    // Someone deletes the IPv6 egress address on the active: its pass puts it back (and announces).
+    await T().ip(active, ['address', 'delete', `${EGRESS6}/64`, 'dev', 'net1']);
+    await repaired(active, new RegExp(`^drift repaired: added address ${EGRESS6}/64`));
+    await pollUntil(
+      async () => (await P().egressAddresses(active)).length === EGRESS.length,
+      5_000,
+      `${active} to hold both egress addresses again`,
+      50,
+    );
+    expect(await P().egressAddresses(active)).toEqual(EGRESS);
+
+    // Neither repair moved the role or counted as a transition.
+    expect(await P().ha(active)).toMatchObject({ role: 'active', transitions: before.active.transitions });
+    expect(await P().ha(standby)).toMatchObject({ role: 'standby', transitions: before.standby.transitions });
+    await expectServing(active, 'after-drift');
+  }, 60_000);
+
   it('pod death: the standby takes over and serves; the dead pod comes back as standby; twice', async () => {
     const times: string[] = [];
     for (let round = 0; round < 2; round++) {
