@@ -258,6 +258,12 @@ describe('HA with real agents (run --ha vrrp)', () => {
       const answeredAt = await firstAnswer(survivor, 4);
       const tookAt = logAt(survivor, /^HA role: active$/, from);
       times.push(`${answeredAt - killedAt} ms (role event at ${(tookAt ?? Number.NaN) - killedAt} ms)`);
+      // Times are not asserted; a slow one prints what the survivor did after the kill (ms from it).
+      if (answeredAt - killedAt > 2_000)
+        for (const line of P().agent(survivor).logs.slice(from))
+          console.log(
+            `slow failover, ${survivor} +${logTime(line) - killedAt} ms: ${JSON.stringify(line).slice(0, 300)}`,
+          );
 
       await P().waitRole(survivor, 'active');
       await expectServing(survivor, `after-death-${round}`);
