@@ -14,7 +14,7 @@ import { cleanup } from './apply.js';
 import { conditionList } from './conditions.js';
 import type { ApplyOptions } from './context.js';
 import { type Effects, realEffects } from './effects.js';
-import { releaseBatches, takeBatches } from './ha/addresses.js';
+import { releaseLines, takeLines } from './ha/addresses.js';
 import { HaController, type HaSettings } from './ha/controller.js';
 import { type HealthServer, startHealthServer } from './http.js';
 import type { Logger } from './logger.js';
@@ -166,12 +166,9 @@ export class Agent {
     if (!config) return;
     const device = this.settings.options.egressInterface;
     const started = performance.now();
-    for (const batch of take
-      ? takeBatches(config.addresses, device)
-      : releaseBatches(config.addresses, device)) {
-      if (take) await runIpBatch(this.system.pod, batch.family, batch.lines);
-      else await runIpBatchForced(this.system.pod, batch.family, batch.lines);
-    }
+    // One process for both families: every process start on the way to the first answer counts.
+    if (take) await runIpBatch(this.system.pod, undefined, takeLines(config.addresses, device));
+    else await runIpBatchForced(this.system.pod, undefined, releaseLines(config.addresses, device));
     if (take) for (const a of config.addresses) this.effects.announce(device, a.address, a.family, false);
     this.settings.log.info(
       { ms: Math.round(performance.now() - started) },

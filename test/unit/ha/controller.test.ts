@@ -5,7 +5,7 @@
  * FIFO would produce and recording what the controller asks of it.
  */
 import { describe, expect, it } from 'vitest';
-import { releaseBatches, takeBatches } from '../../../src/agent/ha/addresses.js';
+import { releaseLines, takeLines } from '../../../src/agent/ha/addresses.js';
 import { HaController, type HaControllerDeps } from '../../../src/agent/ha/controller.js';
 import { initialRoleState, nextRoleState, type RoleState } from '../../../src/agent/ha/role.js';
 import type { HaEngine, HaEngineOptions, HaEvent } from '../../../src/agent/ha/supervisor.js';
@@ -297,30 +297,26 @@ describe('HA controller', () => {
   });
 });
 
-describe('HA address batches', () => {
+describe('HA address batch lines', () => {
   const addresses: EgressAddress[] = [
     { address: '192.0.2.100', prefixLength: 24, family: 4, gateway: '192.0.2.1' },
     { address: '2001:db8:100::100', prefixLength: 64, family: 6 },
     { address: '192.0.2.101', prefixLength: 32, family: 4 },
   ];
 
-  it('takes every address with replace (idempotent), IPv6 without DAD, one batch per family', () => {
-    expect(takeBatches(addresses, 'net1')).toEqual([
-      {
-        family: 4,
-        lines: [
-          ['address', 'replace', '192.0.2.100/24', 'dev', 'net1'],
-          ['address', 'replace', '192.0.2.101/32', 'dev', 'net1'],
-        ],
-      },
-      { family: 6, lines: [['address', 'replace', '2001:db8:100::100/64', 'dev', 'net1', 'nodad']] },
+  it('takes every address with replace (idempotent), IPv6 without DAD, both families in one batch', () => {
+    expect(takeLines(addresses, 'net1')).toEqual([
+      ['address', 'replace', '192.0.2.100/24', 'dev', 'net1'],
+      ['address', 'replace', '2001:db8:100::100/64', 'dev', 'net1', 'nodad'],
+      ['address', 'replace', '192.0.2.101/32', 'dev', 'net1'],
     ]);
   });
 
-  it('releases every address; a family without addresses gets no batch', () => {
-    expect(releaseBatches(addresses.slice(0, 1), 'net1')).toEqual([
-      { family: 4, lines: [['address', 'delete', '192.0.2.100/24', 'dev', 'net1']] },
+  it('releases every address; no addresses, no lines', () => {
+    expect(releaseLines(addresses.slice(0, 2), 'net1')).toEqual([
+      ['address', 'delete', '192.0.2.100/24', 'dev', 'net1'],
+      ['address', 'delete', '2001:db8:100::100/64', 'dev', 'net1'],
     ]);
-    expect(releaseBatches([], 'net1')).toEqual([]);
+    expect(releaseLines([], 'net1')).toEqual([]);
   });
 });
