@@ -69,6 +69,16 @@ const FULL_SYNC_EVERY = 6;
  */
 const FULL_SYNC_COST_FACTOR = 100;
 const RELOADING: ReadonlySet<Trigger> = new Set(['startup', 'config', 'signal', 'resync', 'retry']);
+/**
+ * Under HA, what a role change moves: the egress addresses, and the routes through the egress
+ * interface that the kernel drops with its last IPv4 address (and the agent puts back).
+ */
+const ROLE_KINDS: ReadonlySet<string> = new Set(['address', 'announce', 'route']);
+
+interface AppliedState {
+  readonly summary: string;
+  readonly findings: readonly Finding[];
+}
 
 export interface Repair {
   readonly time: string;
@@ -93,6 +103,10 @@ export class Reconciler {
   private lastFullSync = { at: 0, ms: 0 };
   private sequence = 0;
   private appliedOnce = false;
+  /** What the last successful pass found, to re-derive the conditions when the role changes; undefined after a failure. */
+  private lastApplied: AppliedState | undefined;
+  /** Under HA: whether the last successful pass held the egress addresses (the role it followed). */
+  private heldAddresses: boolean | undefined;
 
   /** The config in force (last applied successfully). */
   inForce: RouterConfig | undefined;
@@ -249,47 +263,38 @@ export class Reconciler {
       this.master = result.plan.link.master;
       this.findings = result.findings;
       const configChanged = tryNew;
+      // The first pass after the role moved: its address and route changes are the role's, not drift.
+      const hold = ha ? ha.role === 'active' : undefined;
+      const roleMoved = ha !== undefined && this.heldAddresses !== undefined && hold !== this.heldAddresses;
+      this.heldAddresses = hold;
       if (tryNew) {
         this.inForce = config;
         this.pendingConfig = false;
       }
       this.lastSuccessfulSync = rfc3339(this.now());
       for (const warning of result.warnings) this.deps.log.warn(warning);
-      const repairs = this.report(configChanged, changes, notices);
+      const followedRole = roleMoved ? changes.filter((c) => ROLE_KINDS.has(c.kind)) : [];
+      const repairs = this.report(configChanged, changes, notices, followedRole);
       this.gateways = await this.checkGateways(config);
-      const problems = this.problems();
-      const standby = ha && ha.role !== 'active' ? this.notServing(ha) : undefined;
-      const gatewayDown = this.gateways.filter((g) => !g.reachable);
-      const mustServeGateway = this.deps.readyRequiresGateway ?? ha !== undefined;
-      const blocking = result.findings.find((f) => f.blocksTraffic);
+      this.lastApplied = { summary: this.summary(config), findings: result.findings };
       finish(
-        {
-          kind: 'applied',
-          summary: this.summary(config),
-          problems,
-          ...(standby ? { standby } : {}),
-          ...(!standby && blocking
-            ? { unavailable: { reason: blocking.reason, message: blocking.message } }
-            : !standby && mustServeGateway && gatewayDown.length > 0
-              ? {
-                  unavailable: {
-                    reason: 'GatewayUnreachable',
-                    message: `in place, but the gateway does not answer: ${gatewayDown.map((g) => g.gateway).join(', ')}`,
-                  },
-                }
-              : {}),
-          ...(repairs.length > 0
-            ? { repaired: `repaired at ${this.lastRepair?.time}: ${repairs.join('; ')}` }
-            : {}),
+        this.appliedOutcome(
+          this.lastApplied,
           configChanged,
-        },
+          repairs.length > 0 ? `repaired at ${this.lastRepair?.time}: ${repairs.join('; ')}` : undefined,
+        ),
         'ok',
-        { repairs: changes.filter((c) => !configChanged && c.kind !== 'announce').map((c) => c.kind) },
+        {
+          repairs: changes
+            .filter((c) => !configChanged && c.kind !== 'announce' && !followedRole.includes(c))
+            .map((c) => c.kind),
+        },
       );
       this.deps.afterPass?.(true);
       return { ok: true, changed: changes.length > 0 };
     } catch (error) {
       this.needFullSync = true;
+      this.lastApplied = undefined;
       const failure = error instanceof ApplyFailure ? error : undefined;
       const reason = failure?.failure.reason ?? 'ApplyFailed';
       const message = failure?.failure.message ?? (error as Error).message;
@@ -310,6 +315,36 @@ export class Reconciler {
       );
       return { ok: false, changed: (failure?.undone.length ?? 0) > 0 };
     }
+  }
+
+  /**
+   * What an applied pass means for the conditions, with the HA role as it is now (a role that
+   * changed during the pass counts: the controller took or released the addresses meanwhile).
+   */
+  private appliedOutcome(applied: AppliedState, configChanged: boolean, repaired?: string): PassOutcome {
+    const ha = this.deps.ha?.();
+    const standby = ha && ha.role !== 'active' ? this.notServing(ha) : undefined;
+    const gatewayDown = this.gateways.filter((g) => !g.reachable);
+    const mustServeGateway = this.deps.readyRequiresGateway ?? ha !== undefined;
+    const blocking = applied.findings.find((f) => f.blocksTraffic);
+    return {
+      kind: 'applied',
+      summary: applied.summary,
+      problems: this.problems(),
+      ...(standby ? { standby } : {}),
+      ...(!standby && blocking
+        ? { unavailable: { reason: blocking.reason, message: blocking.message } }
+        : !standby && mustServeGateway && gatewayDown.length > 0
+          ? {
+              unavailable: {
+                reason: 'GatewayUnreachable',
+                message: `in place, but the gateway does not answer: ${gatewayDown.map((g) => g.gateway).join(', ')}`,
+              },
+            }
+          : {}),
+      ...(repaired ? { repaired } : {}),
+      configChanged,
+    };
   }
 
   private notServing(ha: HaStatus): { reason: string; message: string } {
@@ -348,7 +383,12 @@ export class Reconciler {
   }
 
   /** Logs what a successful pass changed; returns the drift repairs (a pass that was not a config change). */
-  private report(configChanged: boolean, changes: readonly Action[], notices: Notice[]): string[] {
+  private report(
+    configChanged: boolean,
+    changes: readonly Action[],
+    notices: Notice[],
+    followedRole: readonly Action[] = [],
+  ): string[] {
     const { log } = this.deps;
     const firstApply = !this.appliedOnce;
     this.appliedOnce = true;
@@ -366,6 +406,10 @@ export class Reconciler {
     }
     const repairs: string[] = [];
     for (const change of changes) {
+      if (followedRole.includes(change)) {
+        log.info({ kind: change.kind, ha: this.deps.ha?.()?.role }, `HA role followed: ${change.message}`);
+        continue;
+      }
       if (change.kind === 'announce') {
         log.info({ kind: change.kind }, change.message);
         continue;
@@ -377,7 +421,7 @@ export class Reconciler {
       this.lastRepair = {
         time: rfc3339(this.now()),
         changes: changes
-          .filter((c) => c.kind !== 'announce')
+          .filter((c) => c.kind !== 'announce' && !followedRole.includes(c))
           .map((c) => ({ kind: c.kind, message: c.message })),
       };
       notices.push({ type: 'Normal', reason: 'DriftRepaired', message: repairs.join('; ') });
@@ -472,8 +516,23 @@ export class Reconciler {
     sink.publish(this.snapshot);
   }
 
-  /** Publishes a snapshot without a pass (an HA role change between passes). */
+  /** Publishes a snapshot without a pass. */
   republish(notices: readonly Notice[] = []): void {
+    this.publish(notices, undefined);
+  }
+
+  /**
+   * Under HA, the role changed between passes and the addresses followed it: Available follows
+   * at once (the last pass verified everything else), and the pass that comes next confirms it.
+   * After a failed pass nothing is re-derived.
+   */
+  roleChanged(notices: readonly Notice[] = []): void {
+    if (this.lastApplied)
+      this.conditions = conditionsAfter(
+        this.conditions,
+        this.appliedOutcome(this.lastApplied, false),
+        this.now(),
+      );
     this.publish(notices, undefined);
   }
 
