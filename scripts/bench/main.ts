@@ -1,6 +1,6 @@
 /**
  * The benchmark suite (issue 6). Run as root through scripts/bench.sh:
- *   scripts/bench.sh [--quick] [--only rate,apply,run,profile,failover] [--out DIR]
+ *   scripts/bench.sh [--quick] [--only rate,apply,run,scale,profile,failover] [--out DIR]
  *
  * Builds an IPv4 router topology in network namespaces named `erb<6 hex>-…`, runs the suites,
  * prints a table, and writes DIR/results.json, DIR/results.md and DIR/connection-rate.svg
@@ -23,8 +23,9 @@ import { type FailoverResults, failoverMarkdown, failoverSuite, failoverText } f
 import { type ProfileResults, profileSuite } from './suites/profile.js';
 import { type RateResults, rateSuite } from './suites/rate.js';
 import { type RunModeResults, runModeSuite } from './suites/runMode.js';
+import { type ScaleResults, scaleSuite } from './suites/scale.js';
 
-const SUITES = ['rate', 'apply', 'run', 'profile', 'failover'] as const;
+const SUITES = ['rate', 'apply', 'run', 'scale', 'profile', 'failover'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 const HELP = `Usage: scripts/bench.sh [options]
@@ -42,6 +43,7 @@ export interface BenchResults {
   rate?: RateResults;
   apply?: ApplyResults;
   run?: RunModeResults;
+  scale?: ScaleResults;
   profile?: ProfileResults;
   failover?: FailoverResults;
   readonly errors: Record<string, string>;
@@ -221,6 +223,15 @@ async function main(): Promise<number> {
                 nodeFlags: ['--max-old-space-size=40', '--max-semi-space-size=1'],
               },
             ],
+      }),
+    );
+    results.scale = await attempt('scale', () =>
+      scaleSuite(ctx, {
+        sizes: quick ? ['small', 'tcp'] : ['small', 'tcp', 'tcp+udp'],
+        reloads: quick ? 3 : 10,
+        memoryWindowMs: quick ? 6_000 : 15_000,
+        requests: quick ? 2 : 5,
+        oneShot: !quick,
       }),
     );
     results.profile = await attempt('profile', () =>

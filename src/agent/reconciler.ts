@@ -4,9 +4,11 @@
  * the gateways, work out the conditions, and publish an immutable status snapshot to the sinks.
  * When passes run is the scheduler's business; this module only decides what a pass means.
  */
+
+import { isDeepStrictEqual } from 'node:util';
 import { type ConfigIssue, formatIssue } from '../config/issues.js';
 import type { RouterConfig } from '../config/model.js';
-import type { NftTable } from '../nft/model.js';
+import { packTable, plannedFrom, type TableModel } from '../nft/packed.js';
 import type { System } from '../system/system.js';
 import type { Action } from './actions.js';
 import { ApplyFailure, apply } from './apply.js';
@@ -60,6 +62,12 @@ export interface ReconcilerDeps {
 
 /** Resyncs that may skip reading the table before one must read it (6 × the 10 s resync = 1 min). */
 const FULL_SYNC_EVERY = 6;
+/**
+ * ...and at least this many times what the last full read took apart: reading 131,069 elements
+ * takes seconds, so a big table is read about every few minutes (1 % of the time), a small one
+ * every FULL_SYNC_EVERY resyncs.
+ */
+const FULL_SYNC_COST_FACTOR = 100;
 const RELOADING: ReadonlySet<Trigger> = new Set(['startup', 'config', 'signal', 'resync', 'retry']);
 /**
  * Under HA, what a role change moves: the egress addresses, and the routes through the egress
@@ -84,13 +92,15 @@ export class Reconciler {
   private desired: RouterConfig | undefined;
   private pendingConfig = false;
   private fingerprint: string | undefined;
-  private committed: NftTable | undefined;
+  /** The table last loaded and verified, packed; it records the config and options it was planned from. */
+  private committed: TableModel | undefined;
   /** kube-proxy's needFullSync: the kernel's table must be read, not assumed. */
   private needFullSync = true;
   /** Foreign table changes seen, and how many a full read has accounted for. */
   private tableChanges = 0;
   private tableChangesRead = 0;
   private trustedPasses = 0;
+  private lastFullSync = { at: 0, ms: 0 };
   private sequence = 0;
   private appliedOnce = false;
   /** What the last successful pass found, to re-derive the conditions when the role changes; undefined after a failure. */
@@ -149,7 +159,8 @@ export class Reconciler {
       return 'invalid';
     }
     this.invalidIssues = undefined;
-    if (this.desired && JSON.stringify(this.desired) === JSON.stringify(loaded.config)) return undefined;
+    // Same content in other bytes (a comment, another order of keys): nothing to reload.
+    if (this.desired && isDeepStrictEqual(this.desired, loaded.config)) return undefined;
     const first = this.desired === undefined;
     if (!first) log.info({ rules: loaded.config.redirectRules.length }, 'config changed; applying');
     this.desired = loaded.config;
@@ -213,7 +224,10 @@ export class Reconciler {
     const changesAtStart = this.tableChanges;
     // The committed table is trusted unless a pass failed, `nft monitor` saw another process change
     // it, or (the safety net under the monitor) every FULL_SYNC_EVERY-th resync.
-    const periodic = triggers.has('resync') && this.trustedPasses >= FULL_SYNC_EVERY;
+    const periodic =
+      triggers.has('resync') &&
+      this.trustedPasses >= FULL_SYNC_EVERY &&
+      performance.now() - this.lastFullSync.at >= FULL_SYNC_COST_FACTOR * this.lastFullSync.ms;
     const fullSync =
       this.needFullSync || this.tableChanges !== this.tableChangesRead || periodic || !this.committed;
     const changes: Action[] = [];
@@ -235,8 +249,12 @@ export class Reconciler {
           ...(ha ? { ha: true, holdAddresses: ha.role === 'active' } : {}),
         },
       );
-      this.committed = result.table;
+      // Packed once per config: a pass with the config and options the committed table was
+      // planned from has nothing new to hold (and never rendered the table).
+      if (!plannedFrom(this.committed, config, this.deps.options))
+        this.committed = packTable(result.table, { config, options: this.deps.options });
       this.needFullSync = false;
+      if (fullSync) this.lastFullSync = { at: performance.now(), ms: performance.now() - started };
       // Changes seen after this pass read the table still need a read.
       if (fullSync) this.tableChangesRead = changesAtStart;
       if (fullSync) this.trustedPasses = 0;
@@ -465,7 +483,7 @@ export class Reconciler {
         ? {
             programmed: {
               redirectRules: this.inForce?.redirectRules.length ?? 0,
-              mapElements: Object.fromEntries(this.committed.maps.map((m) => [m.name, m.elements.length])),
+              mapElements: Object.fromEntries(this.committed.maps.map((m) => [m.name, m.elements.size])),
             },
           }
         : {}),
