@@ -18,6 +18,7 @@ import { releaseLines, takeLines } from './ha/addresses.js';
 import { HaController, type HaSettings } from './ha/controller.js';
 import { type HealthServer, startHealthServer } from './http.js';
 import type { Logger } from './logger.js';
+import { releaseHeap } from './memory.js';
 import { MetricsSink } from './metrics.js';
 import { type ConfigLoad, Reconciler } from './reconciler.js';
 import { Scheduler, type Trigger } from './scheduler.js';
@@ -120,7 +121,13 @@ export class Agent {
       },
     });
     this.scheduler = new Scheduler({
-      runPass: (triggers, signal) => this.reconciler.pass(triggers, signal),
+      runPass: async (triggers, signal) => {
+        const before = this.reconciler.inForce;
+        const report = await this.reconciler.pass(triggers, signal);
+        const now = this.reconciler.inForce;
+        if (now && now !== before) releaseHeap(now.redirectRules.length);
+        return report;
+      },
       // Retries back off up to the resync interval: the operator's bound on repair latency.
       maxBackoffMs: Math.max(settings.resyncMs, 1_000),
     });
