@@ -8,7 +8,7 @@ import { type ConfigIssue, formatIssue } from '../config/issues.js';
 import type { RouterConfig } from '../config/model.js';
 import type { NftTable } from '../nft/model.js';
 import type { System } from '../system/system.js';
-import type { Action } from './actions.js';
+import { type Action, isEffect } from './actions.js';
 import { ApplyFailure, apply } from './apply.js';
 import {
   type Conditions,
@@ -266,7 +266,10 @@ export class Reconciler {
           configChanged,
         },
         'ok',
-        { repairs: changes.filter((c) => !configChanged && c.kind !== 'announce').map((c) => c.kind) },
+        {
+          repairs: changes.filter((c) => !configChanged && !isEffect(c.kind)).map((c) => c.kind),
+          conntrackFlushes: changes.flatMap((c) => (c.op.type === 'conntrack-flush' ? [c.op.protocol] : [])),
+        },
       );
       this.deps.afterPass?.(true);
       return { ok: true, changed: changes.length > 0 };
@@ -348,7 +351,7 @@ export class Reconciler {
     }
     const repairs: string[] = [];
     for (const change of changes) {
-      if (change.kind === 'announce') {
+      if (isEffect(change.kind)) {
         log.info({ kind: change.kind }, change.message);
         continue;
       }
@@ -358,9 +361,7 @@ export class Reconciler {
     if (repairs.length > 0) {
       this.lastRepair = {
         time: rfc3339(this.now()),
-        changes: changes
-          .filter((c) => c.kind !== 'announce')
-          .map((c) => ({ kind: c.kind, message: c.message })),
+        changes: changes.filter((c) => !isEffect(c.kind)).map((c) => ({ kind: c.kind, message: c.message })),
       };
       notices.push({ type: 'Normal', reason: 'DriftRepaired', message: repairs.join('; ') });
     }

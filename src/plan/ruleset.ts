@@ -266,3 +266,47 @@ export function planRuleset(config: RouterConfig, options: AgentOptions): NftTab
   ];
   return { family: 'inet', name: TABLE_NAME, maps: families.flatMap((f) => redirectMaps(config, f)), chains };
 }
+
+/** Where one (protocol, port) of a family is sent: a redirect rule's target or the fallback's. */
+export interface RedirectTarget {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** What a table does with new connections of one family, read back from the table itself. */
+export interface RedirectTargets {
+  /** `tcp 80` → the rule's destination and target port. */
+  readonly rules: ReadonlyMap<string, RedirectTarget>;
+  /** The fallback address (same port), when the table has one for the family. */
+  readonly fallback?: string;
+}
+
+export const targetKey = (protocol: string, port: number): string => `${protocol} ${port}`;
+
+/**
+ * The redirects a table of this layout holds for `family` (from its maps and its fallback rule);
+ * undefined when the table serves no such family. It reads a listed table as well as a rendered
+ * one, so the conntrack step can tell what a pass changes for established flows.
+ */
+export function redirectTargets(table: NftTable, family: Family): RedirectTargets | undefined {
+  const addresses = table.maps.find((m) => m.name === addressMapName(family));
+  if (!addresses) return undefined;
+  const ports = new Map(
+    (table.maps.find((m) => m.name === portMapName(family))?.elements ?? []).map(
+      ([key, value]) => [targetKey(key[0], key[1]), value] as const,
+    ),
+  );
+  const rules = new Map<string, RedirectTarget>();
+  for (const [key, value] of addresses.elements) {
+    const id = targetKey(key[0], key[1]);
+    const port = ports.get(id);
+    rules.set(id, { address: String(value), port: typeof port === 'number' ? port : key[1] });
+  }
+  const nat = natFamily(family);
+  let fallback: string | undefined;
+  for (const rule of table.chains.find((c) => c.name === 'prerouting')?.rules ?? [])
+    for (const statement of rule.expr)
+      if ('dnat' in statement && statement.dnat.family === nat && typeof statement.dnat.addr === 'string')
+        fallback = statement.dnat.addr;
+  return { rules, ...(fallback ? { fallback } : {}) };
+}

@@ -58,6 +58,8 @@ export interface PassSummary {
   readonly reason?: string;
   /** Kinds of drift repaired (one entry per change). */
   readonly repairs: readonly string[];
+  /** The protocol of each conntrack flush the pass made (a changed or removed mapping). */
+  readonly conntrackFlushes?: readonly ('tcp' | 'udp' | 'sctp')[];
   /** A config reload this pass dealt with. */
   readonly reload?: 'applied' | 'invalid' | 'failed';
 }
