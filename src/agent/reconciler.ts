@@ -19,9 +19,10 @@ import {
   rfc3339,
   setConditions,
 } from './conditions.js';
+import { ConflictWatch } from './conflicts.js';
 import type { ApplyOptions } from './context.js';
 import type { Effects } from './effects.js';
-import { checkGateway } from './gateway.js';
+import { GatewayProber } from './gateway.js';
 import type { Logger } from './logger.js';
 import type { PassReport, Trigger } from './scheduler.js';
 import type {
@@ -92,6 +93,12 @@ export class Reconciler {
   lastSuccessfulSync: string | undefined;
   gateways: readonly GatewayStatus[] = [];
   findings: readonly Finding[] = [];
+  /** Another host answering for an egress address this replica holds (found while running). */
+  conflicts: readonly Finding[] = [];
+  private readonly gatewayProber: GatewayProber;
+  private readonly conflictWatch: ConflictWatch;
+  /** The last pass found the egress link without carrier: announce again once it is back. */
+  private carrierLost = false;
   interfaceOwned: boolean | undefined;
   master: string | undefined;
   snapshot: StatusSnapshot;
@@ -104,6 +111,8 @@ export class Reconciler {
     this.now = deps.now ?? (() => new Date());
     this.conditions = initialConditions(this.now());
     this.snapshot = this.makeSnapshot([], undefined);
+    this.gatewayProber = new GatewayProber(deps.system.pod);
+    this.conflictWatch = new ConflictWatch(deps.system.pod, deps.log);
   }
 
   /** The config the loop works from: the one in force, else the latest valid one. */
@@ -237,8 +246,15 @@ export class Reconciler {
       }
       this.lastSuccessfulSync = rfc3339(this.now());
       for (const warning of result.warnings) this.deps.log.warn(warning);
+      const firstPass = !this.appliedOnce;
       const repairs = this.report(configChanged, changes, notices);
-      this.gateways = await this.checkGateways(config);
+      // Probes on the wire when a fresh answer is due (resync, start, reload), bounded in rate.
+      const due = [...triggers].some((t) => RELOADING.has(t));
+      const holding = !ha || ha.role === 'active';
+      this.gateways = await this.checkGateways(config, due);
+      const v4 = config.addresses.filter((a) => a.family === 4).map((a) => a.address);
+      this.conflicts = this.conflictWatch.check(this.deps.options.egressInterface, holding ? v4 : [], due);
+      if (holding) this.announceAgain(config, result.findings, changes, firstPass);
       const problems = this.problems();
       const standby = ha && ha.role !== 'active' ? this.notServing(ha) : undefined;
       const gatewayDown = this.gateways.filter((g) => !g.reachable);
@@ -318,16 +334,14 @@ export class Reconciler {
         reason: 'InvalidConfig',
         message: `the new config is invalid and was not applied; the previous one stays in force: ${formatIssue(invalid)}`,
       });
-    problems.push(...this.findings);
+    problems.push(...this.findings, ...this.conflicts);
     if (this.deps.ha?.()?.role === 'fault')
       problems.push({ reason: 'HaFault', message: 'VRRP is in FAULT on this replica' });
     const unreachable = this.gateways.filter((g) => !g.reachable);
     if (unreachable.length > 0)
       problems.push({
         reason: 'GatewayUnreachable',
-        message: unreachable
-          .map((g) => `gateway ${g.gateway} does not answer (neighbour state ${g.state})`)
-          .join('; '),
+        message: unreachable.map((g) => `gateway ${g.gateway} does not answer (${g.state})`).join('; '),
       });
     return problems;
   }
@@ -368,19 +382,42 @@ export class Reconciler {
     return repairs;
   }
 
-  private async checkGateways(config: RouterConfig): Promise<GatewayStatus[]> {
-    const results: GatewayStatus[] = [];
-    for (const family of [4, 6] as const) {
+  /**
+   * Announcements a pass's own changes do not cover: at start, addresses already in place (the
+   * init container's `apply` added them, and its repeated announcements ended with it), and once
+   * the egress link has its carrier back (switches and neighbours may have forgotten them).
+   */
+  private announceAgain(
+    config: RouterConfig,
+    findings: readonly Finding[],
+    changes: readonly Action[],
+    firstPass: boolean,
+  ): void {
+    const lost = findings.some((f) => f.reason === 'NoCarrier');
+    const back = this.carrierLost && !lost;
+    this.carrierLost = lost;
+    if (lost || !(firstPass || back)) return;
+    const why = firstPass ? 'in place at start' : 'the egress link has its carrier back';
+    const announced = new Set(changes.filter((c) => c.kind === 'announce').map((c) => c.object));
+    for (const a of config.addresses) {
+      if (announced.has(a.address)) continue;
+      this.deps.log.info({ kind: 'announce' }, `announced ${a.address} again (${why})`);
+      this.deps.effects?.announce(this.deps.options.egressInterface, a.address, a.family, false);
+    }
+  }
+
+  private async checkGateways(config: RouterConfig, due: boolean): Promise<GatewayStatus[]> {
+    const checks = ([4, 6] as const).map(async (family) => {
       const gateway = config.addresses.find((a) => a.family === family && a.gateway)?.gateway;
-      if (!gateway) continue;
+      if (!gateway) return [];
       try {
-        results.push(
-          await checkGateway(this.deps.system.pod, family, gateway, this.deps.options.egressInterface),
-        );
+        return [await this.gatewayProber.check(family, gateway, this.deps.options.egressInterface, due)];
       } catch (error) {
         this.deps.log.warn({ gateway, err: (error as Error).message }, 'gateway check failed');
+        return [];
       }
-    }
+    });
+    const results: GatewayStatus[] = (await Promise.all(checks)).flat();
     for (const g of results.filter((r) => !r.reachable))
       this.deps.log.warn({ gateway: g.gateway, state: g.state }, 'gateway does not answer');
     return results;

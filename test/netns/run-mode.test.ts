@@ -513,7 +513,7 @@ describe('run mode', () => {
       'Degraded True GatewayUnreachable',
     );
     expect(condition(doc, 'Degraded').message).toMatch(
-      /gateway 192\.0\.2\.99 does not answer \(neighbour state /,
+      /gateway 192\.0\.2\.99 does not answer \(no answer to 2 ARP probes\)/,
     );
     expect(doc.gateways).toEqual([expect.objectContaining({ gateway: '192.0.2.99', reachable: false })]);
     // The router itself works (on-link destinations do not need the gateway): still Available.

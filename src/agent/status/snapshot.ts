@@ -22,7 +22,7 @@ export interface GatewayStatus {
   readonly family: 4 | 6;
   readonly gateway: string;
   readonly reachable: boolean;
-  /** The neighbour state or probe result, for humans ("REACHABLE", "no answer to 3 ARP probes"). */
+  /** What the probe saw, for humans ("answers (aa:bb:cc:dd:ee:ff)", "no answer to 2 ARP probes"). */
   readonly state: string;
 }
 
