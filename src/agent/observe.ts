@@ -11,6 +11,7 @@ import type { NftTable } from '../nft/model.js';
 import { TABLE_NAME } from '../nft/model.js';
 import { listTable, type NftListing } from '../nft/nft.js';
 import { compareTable } from '../nft/verify.js';
+import { icmpRateLimitSysctl } from '../plan/ruleset.js';
 import type { Runner } from '../system/command.js';
 import type { System } from '../system/system.js';
 import type { ApplyOptions } from './context.js';
@@ -36,6 +37,7 @@ export function sysctlsToRead(options: ApplyOptions): Sysctl[] {
   return [
     ...([4, 6] as const).map((f: Family) => forwardingSysctl(f)),
     sysctl('net', 'ipv6', 'conf', options.egressInterface, 'ndisc_notify'),
+    ...([4, 6] as const).map((f: Family) => icmpRateLimitSysctl(f)),
   ];
 }
 

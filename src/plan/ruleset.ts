@@ -4,6 +4,7 @@
  * up. See rules/egress_router.nft for the reviewed layout.
  */
 import type { AgentOptions, Family, Protocol, RedirectRule, RouterConfig } from '../config/model.js';
+import { type Sysctl, sysctl } from '../link/sysctl.js';
 import type { MapElement, NftChain, NftExpr, NftMap, NftRule, NftStatement, NftTable } from '../nft/model.js';
 import { TABLE_NAME } from '../nft/model.js';
 
@@ -86,6 +87,17 @@ function preroutingRules(config: RouterConfig, options: AgentOptions, families: 
         { accept: null },
       ],
     });
+    // Ping answers for the router itself, whatever the fallback: a probe of the router (or of its
+    // Service) should reach the router, and the LAN host behind the fallback is no echo service.
+    rules.push({
+      comment: 'ICMP to the router is answered by the router',
+      expr: [
+        fromCluster,
+        localDestination,
+        eq(meta('l4proto'), fallback.family === 4 ? 'icmp' : 'ipv6-icmp'),
+        { accept: null },
+      ],
+    });
     rules.push({
       comment: `fallback, IPv${fallback.family}`,
       expr: [
@@ -115,6 +127,16 @@ function postroutingRules(config: RouterConfig, options: AgentOptions, families:
     };
   });
 }
+
+/**
+ * The pod's per-client ICMP rate limit (net.ipv4.icmp_ratelimit, net.ipv6.icmp.ratelimit): the
+ * kernel sends the ICMP port unreachable of a UDP/SCTP reject through it, so by default a client
+ * gets only the first six refusals, then one a second (measured: 6 of 20 probes at 20/s), and the
+ * rest time out. The plan sets it to 0 (no per-client limit) for families that reject; the global
+ * limit, net.ipv4.icmp_msgs_per_sec, still applies.
+ */
+export const icmpRateLimitSysctl = (family: Family): Sysctl =>
+  family === 4 ? sysctl('net', 'ipv4', 'icmp_ratelimit') : sysctl('net', 'ipv6', 'icmp', 'ratelimit');
 
 /** Families whose unmatched connections from the cluster are refused (no fallback of theirs). */
 export function rejectingFamilies(config: RouterConfig): Family[] {
@@ -166,8 +188,25 @@ function inputRules(config: RouterConfig, options: AgentOptions): NftRule[] {
   return rules;
 }
 
+/**
+ * MSS clamping, both directions, both families: a forwarded SYN or SYN/ACK advertises at most what
+ * fits the route it takes and the route back to its sender (`rt mtu`; the kernel only ever lowers
+ * it). The cluster side is often an overlay with a smaller MTU than the LAN: without the clamp a
+ * destination sends full-sized segments the router cannot forward into the cluster, and if it or
+ * the path filters ICMP "fragmentation needed", downloads stall (a PMTU black hole).
+ */
+const mssClamp: NftRule = {
+  comment: 'clamp the MSS of forwarded SYNs to the path MTU, both directions',
+  expr: [
+    { match: { op: 'in', left: { payload: { protocol: 'tcp', field: 'flags' } }, right: 'syn' } },
+    { mangle: { key: { 'tcp option': { name: 'maxseg', field: 'size' } }, value: { rt: { key: 'mtu' } } } },
+  ],
+};
+
 function forwardRules(options: AgentOptions): NftRule[] {
   return [
+    // First: the SYN/ACK is already an established flow's packet.
+    mssClamp,
     { expr: [established, { accept: null }] },
     {
       comment: 'only redirected flows from the cluster to the LAN',

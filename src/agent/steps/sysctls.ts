@@ -76,9 +76,7 @@ export const sysctlsStep: Step = {
         ...(before !== undefined
           ? { undo: [{ type: 'sysctl' as const, key: wanted.key, value: before }] }
           : {}),
-        ...(wanted.required
-          ? {}
-          : { optional: `${name} could not be set; the agent announces new IPv6 addresses itself` }),
+        ...(wanted.required ? {} : { optional: `${name} could not be set (wanted so that ${wanted.why})` }),
       });
       const family = ([4, 6] as const).find((f) => sysctlName(forwardingSysctl(f)) === name);
       if (family && !hasMark(observed, family)) actions.push(markAction(family, 'add'));
