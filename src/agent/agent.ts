@@ -22,6 +22,7 @@ import { Scheduler, type Trigger } from './scheduler.js';
 import { CounterCache } from './status/counters.js';
 import { statusDocument } from './status/document.js';
 import type { StatusSink } from './status/snapshot.js';
+import { sweepBatchLeftovers } from './sweep.js';
 import {
   type Monitor,
   monitorLinksAddressesRoutes,
@@ -289,6 +290,9 @@ export class Agent {
     );
     if (this.settings.configPath)
       this.stoppables.push(watchConfigDirectory(this.settings.configPath, () => void this.request('config')));
+    void sweepBatchLeftovers().then((n) => {
+      if (n > 0) log.info({ removed: n }, 'removed batch files left by a killed nft call');
+    });
     this.resyncTimer = setInterval(() => void this.request('resync'), this.settings.resyncMs);
     const watchdog = setInterval(() => {
       const started = this.scheduler.passStartedAt;

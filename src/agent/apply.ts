@@ -122,17 +122,17 @@ function convergeAll(
 /** A redirect to the pod's own cluster subnet would leave through eth0, which the router never forwards to. */
 function checkDestinations(config: RouterConfig, options: ApplyOptions, facts: PlanFacts): void {
   const targets = [
-    ...config.redirectRules.map((rule, i) => ({
+    ...config.redirectRules.map((rule) => ({
       address: rule.destinationIP,
       family: rule.family,
-      path: `${(rule as { source?: string }).source ?? `redirect rule ${i}`}.destinationIP`,
+      path: `${rule.source}.destinationIP`,
     })),
     ...(config.fallback
       ? [
           {
             address: config.fallback.address,
             family: config.fallback.family,
-            path: `${(config.fallback as { source?: string }).source ?? 'fallbackIP'}`,
+            path: config.fallback.source,
           },
         ]
       : []),

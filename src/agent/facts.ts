@@ -109,7 +109,12 @@ export function factsFrom(config: RouterConfig, options: PlanOptions, observed: 
     clusterPrefixes[family] = main
       .filter(
         (r) =>
-          r.family === family && r.dev === options.clusterInterface && !r.gateway && r.protocol === 'kernel',
+          r.family === family &&
+          r.dev === options.clusterInterface &&
+          !r.gateway &&
+          r.protocol === 'kernel' &&
+          // Link-local replies never need the table: they never leave the link.
+          !r.dst.startsWith('fe80:'),
       )
       .map((r) => normalDst(r.dst));
     if (masterNs && !config.addresses.some((a) => a.family === family && a.gateway)) {

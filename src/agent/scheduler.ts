@@ -31,7 +31,14 @@ export interface SchedulerOptions {
   readonly now?: () => number;
   /** Told when a retry is scheduled (for Progressing's message). */
   readonly onBackoff?: (delayMs: number, failures: number) => void;
+  /** Schedules the retry (default setTimeout); tests pass their own to fire retries by hand. */
+  readonly timer?: (fire: () => void, delayMs: number) => { cancel(): void };
 }
+
+const realTimer = (fire: () => void, delayMs: number) => {
+  const handle = setTimeout(fire, delayMs);
+  return { cancel: () => clearTimeout(handle) };
+};
 
 export class Scheduler {
   private readonly options: Required<Omit<SchedulerOptions, 'onBackoff'>> &
@@ -39,7 +46,7 @@ export class Scheduler {
   private pending = new Set<Trigger>();
   private running: Promise<void> | undefined;
   private controller: AbortController | undefined;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryTimer: { cancel(): void } | undefined;
   private failures = 0;
   private quietUntil = 0;
   private stopped = false;
@@ -54,6 +61,7 @@ export class Scheduler {
       maxBackoffMs: 60_000,
       settleMs: 500,
       now: () => Date.now(),
+      timer: realTimer,
       ...options,
     };
   }
@@ -97,7 +105,7 @@ export class Scheduler {
       this.waiters = [];
       if (this.retryTimer && !triggers.has('retry')) {
         // A trigger that may not wait (config, signal, role) runs now; the retry is folded in.
-        clearTimeout(this.retryTimer);
+        this.retryTimer.cancel();
         this.retryTimer = undefined;
       }
       this.controller = new AbortController();
@@ -123,8 +131,8 @@ export class Scheduler {
   private scheduleRetry(): void {
     this.failures++;
     const delay = this.backoffFor(this.failures);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer?.cancel();
+    this.retryTimer = this.options.timer(() => {
       this.retryTimer = undefined;
       void this.request('retry');
     }, delay);
@@ -134,7 +142,7 @@ export class Scheduler {
   /** Stops: aborts the running pass, cancels retries, runs nothing more. Resolves when the pass has settled or `graceMs` passed. */
   async stop(graceMs = 1_500): Promise<void> {
     this.stopped = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer?.cancel();
     this.retryTimer = undefined;
     this.controller?.abort();
     const running = this.running;

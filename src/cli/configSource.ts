@@ -1,7 +1,7 @@
 /** Reads CONFIG (a path, or `-` for stdin) or the legacy environment, and validates it. */
-import { readFile, stat } from 'node:fs/promises';
+import { readConfigFile } from '../config/configFile.js';
 import type { ConfigIssue } from '../config/issues.js';
-import { loadConfigText, loadLegacyEnv, MAX_CONFIG_BYTES } from '../config/load.js';
+import { loadConfigText, loadLegacyEnv } from '../config/load.js';
 import type { AgentOptions, RouterConfig } from '../config/model.js';
 import { type Io, RuntimeFailure, UsageError } from './io.js';
 
@@ -18,18 +18,13 @@ export function configSourceFrom(positionals: readonly string[], fromEnv: boolea
   return fromEnv ? { fromEnv } : { path: positionals[0]!, fromEnv };
 }
 
+/** The text of CONFIG: stdin (bounded by readStdin), or a regular file read by readConfigFile. */
 export async function readConfigText(path: string, io: Io): Promise<string> {
   if (path === '-') return io.stdin();
   try {
-    const info = await stat(path);
-    if (info.isDirectory()) throw new RuntimeFailure(`cannot read ${path}: it is a directory`);
-    if (info.size > MAX_CONFIG_BYTES) {
-      throw new RuntimeFailure(`cannot read ${path}: ${info.size} bytes, the limit is ${MAX_CONFIG_BYTES}`);
-    }
-    return await readFile(path, 'utf8');
+    return (await readConfigFile(path)).text;
   } catch (error) {
-    if (error instanceof RuntimeFailure) throw error;
-    throw new RuntimeFailure(`cannot read ${path}: ${(error as Error).message}`);
+    throw new RuntimeFailure((error as Error).message);
   }
 }
 

@@ -7,7 +7,7 @@ import { parseDestinationLine } from './destinationLine.js';
 import type { DraftAddress, DraftConfig, DraftRule, Located } from './draft.js';
 import type { DraftResult } from './egressRouter.js';
 import { parseIp } from './ip.js';
-import { type ConfigIssue, joinPath } from './issues.js';
+import { type ConfigIssue, joinPath, quote } from './issues.js';
 import { MACVLAN_MODES, type MacvlanMode } from './model.js';
 import { parsePortText } from './ports.js';
 import { withoutUnknownKeys, zodIssuesToConfigIssues } from './zodIssues.js';
@@ -45,7 +45,7 @@ function parseMode(raw: string | undefined, path: string, issues: ConfigIssue[])
   if (!mode)
     issues.push({
       path,
-      message: `must be one of bridge, private, vepa, passthru, got ${JSON.stringify(raw)}`,
+      message: `must be one of bridge, private, vepa, passthru, got ${quote(raw)}`,
     });
   return mode ?? 'Bridge';
 }
@@ -111,7 +111,7 @@ export function parseCniConfig(document: unknown, basePath = ''): DraftResult {
   let fallback: Located<string> | undefined;
   (cni.ip.destinations ?? []).forEach((text, index) => {
     const line = joinPath(path('ip.destinations'), index);
-    const result = parseDestinationLine(text, { line, field: (name) => `${line}.${name}` });
+    const result = parseDestinationLine(text, { line, fieldSeparator: '.' });
     if (result.kind === 'invalid') issues.push(...result.issues);
     else if (result.kind === 'rule') rules.push(result.rule);
     else if (fallback) {
@@ -130,7 +130,7 @@ export function parseCniConfig(document: unknown, basePath = ''): DraftResult {
   const draft: DraftConfig = {
     // `plugins[N]` (a conflist) is still a CNI config; only what sits under `spec.config` comes from a NAD.
     format: basePath.startsWith('spec.config') ? 'NetworkAttachmentDefinition' : 'CNI',
-    ...(cni.name !== undefined ? { name: cni.name } : {}),
+    ...(cni.name !== undefined ? { name: { value: cni.name, path: path('name') } } : {}),
     macvlanMode,
     ...(cni.interfaceArgs?.master !== undefined
       ? { master: { value: cni.interfaceArgs.master, path: path('interfaceArgs.master') } }

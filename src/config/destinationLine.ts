@@ -2,8 +2,8 @@
  * The one-line destination grammar shared by the CNI config and the legacy environment:
  * `<port> <proto> <ip> [<targetPort>]`, or a bare `<ip>` meaning the fallback.
  */
-import type { DraftRule, Located } from './draft.js';
-import type { ConfigIssue } from './issues.js';
+import { type DraftRule, fieldPath, type Located } from './draft.js';
+import { type ConfigIssue, quote } from './issues.js';
 import { PROTOCOLS, type Protocol } from './model.js';
 import { parsePortText } from './ports.js';
 
@@ -15,8 +15,8 @@ export type DestinationLine =
 export interface LinePaths {
   /** Path of the whole line (`ip.destinations[2]`, `EGRESS_DESTINATION line 4`). */
   readonly line: string;
-  /** Path of one field of the line. */
-  readonly field: (name: string) => string;
+  /** Between the line's path and a field's name: `ip.destinations[2].port`, `EGRESS_DESTINATION line 4 port`. */
+  readonly fieldSeparator: '.' | ' ';
 }
 
 export function parseDestinationLine(text: string, paths: LinePaths): DestinationLine {
@@ -28,33 +28,34 @@ export function parseDestinationLine(text: string, paths: LinePaths): Destinatio
       issues: [
         {
           path: paths.line,
-          message: `expected "<port> <tcp|udp|sctp> <ip> [<targetPort>]" or a bare "<ip>" (fallback), got ${JSON.stringify(text.trim().slice(0, 80))}`,
+          message: `expected "<port> <tcp|udp|sctp> <ip> [<targetPort>]" or a bare "<ip>" (fallback), got ${quote(text.trim().slice(0, 80))}`,
         },
       ],
     };
   }
   const [portText, protoText, ipText, targetText] = tokens as [string, string, string, string | undefined];
+  const located = { path: paths.line, fieldSeparator: paths.fieldSeparator };
   const issues: ConfigIssue[] = [];
   const port = parsePortText(portText);
-  if (!port.ok) issues.push({ path: paths.field('port'), message: port.error });
+  if (!port.ok) issues.push({ path: fieldPath(located, 'port'), message: port.error });
   const protocol = protoText.toLowerCase();
   if (!(PROTOCOLS as readonly string[]).includes(protocol)) {
     issues.push({
-      path: paths.field('protocol'),
-      message: `must be tcp, udp or sctp (any case), got ${JSON.stringify(protoText.slice(0, 40))}`,
+      path: fieldPath(located, 'protocol'),
+      message: `must be tcp, udp or sctp (any case), got ${quote(protoText.slice(0, 40))}`,
     });
   }
   const target = targetText === undefined ? undefined : parsePortText(targetText);
-  if (target && !target.ok) issues.push({ path: paths.field('targetPort'), message: target.error });
+  if (target && !target.ok) issues.push({ path: fieldPath(located, 'targetPort'), message: target.error });
   if (issues.length > 0 || !port.ok || (target && !target.ok)) return { kind: 'invalid', issues };
   return {
     kind: 'rule',
     rule: {
-      path: paths.line,
+      ...located,
       protocol: protocol as Protocol,
-      port: { value: port.value, path: paths.field('port') },
-      destinationIP: { value: ipText, path: paths.field('destinationIP') },
-      ...(target?.ok ? { targetPort: { value: target.value, path: paths.field('targetPort') } } : {}),
+      port: port.value,
+      destinationIP: ipText,
+      ...(target?.ok ? { targetPort: target.value } : {}),
     },
   };
 }

@@ -24,6 +24,27 @@ export const RedirectRuleSchema = z.strictObject({
   targetPort: port.optional(),
 });
 
+type RedirectRuleInput = z.infer<typeof RedirectRuleSchema>;
+const RULE_KEYS: ReadonlySet<string> = new Set(Object.keys(RedirectRuleSchema.shape));
+const PROTOCOL_NAMES: ReadonlySet<unknown> = new Set(RedirectRuleSchema.shape.protocol.options);
+const isPort = (value: unknown): boolean =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535;
+
+/**
+ * The rule itself when it is exactly what RedirectRuleSchema accepts, checked without zod (a
+ * config may hold 131,070 rules); undefined sends it through zod, which words the problems.
+ */
+function plainRule(entry: unknown): RedirectRuleInput | undefined {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return undefined;
+  const rule = entry as Record<string, unknown>;
+  for (const key of Object.keys(rule)) if (!RULE_KEYS.has(key)) return undefined;
+  if (typeof rule.destinationIP !== 'string' || !isPort(rule.port) || !PROTOCOL_NAMES.has(rule.protocol)) {
+    return undefined;
+  }
+  if (rule.targetPort !== undefined && !isPort(rule.targetPort)) return undefined;
+  return rule as RedirectRuleInput;
+}
+
 export const EgressAddressSchema = z.strictObject({
   ip: z.string(),
   gateway: z.string().optional(),
@@ -85,6 +106,8 @@ function parseWith<T>(
 export interface DraftResult {
   readonly draft?: DraftConfig;
   readonly issues: ConfigIssue[];
+  /** Set when the config came from a ConfigMap key (`data["egressrouter.yaml"]`): every issue path starts with it. */
+  readonly within?: string;
 }
 
 export function parseEgressRouter(document: unknown): DraftResult {
@@ -120,24 +143,27 @@ export function parseEgressRouter(document: unknown): DraftResult {
   const rules: DraftRule[] = [];
   (spec.redirect?.redirectRules ?? []).forEach((entry, index) => {
     const path = joinPath('spec.redirect.redirectRules', index);
-    const rule = parseWith(RedirectRuleSchema, entry, path, issues);
+    const rule = plainRule(entry) ?? parseWith(RedirectRuleSchema, entry, path, issues);
     if (!rule) return;
     rules.push({
       path,
+      fieldSeparator: '.',
       protocol: rule.protocol.toLowerCase() as Protocol,
-      port: { value: rule.port, path: `${path}.port` },
-      destinationIP: { value: rule.destinationIP, path: `${path}.destinationIP` },
-      ...(rule.targetPort !== undefined
-        ? { targetPort: { value: rule.targetPort, path: `${path}.targetPort` } }
-        : {}),
+      port: rule.port,
+      destinationIP: rule.destinationIP,
+      ...(rule.targetPort !== undefined ? { targetPort: rule.targetPort } : {}),
     });
   });
 
   const fallbackIP = spec.redirect?.fallbackIP;
   const draft: DraftConfig = {
     format: 'EgressRouter',
-    ...(object.metadata?.name !== undefined ? { name: object.metadata.name } : {}),
-    ...(object.metadata?.namespace !== undefined ? { namespace: object.metadata.namespace } : {}),
+    ...(object.metadata?.name !== undefined
+      ? { name: { value: object.metadata.name, path: 'metadata.name' } }
+      : {}),
+    ...(object.metadata?.namespace !== undefined
+      ? { namespace: { value: object.metadata.namespace, path: 'metadata.namespace' } }
+      : {}),
     macvlanMode: (macvlan?.mode ?? 'Bridge') as MacvlanMode,
     ...(macvlan?.master !== undefined
       ? { master: { value: macvlan.master, path: 'spec.networkInterface.macvlan.master' } }

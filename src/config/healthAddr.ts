@@ -1,5 +1,6 @@
 /** `--health-addr HOST:PORT` (`:PORT`, `0.0.0.0:PORT`, `[::]:PORT`). An empty host means every address. */
 import { parseIp } from './ip.js';
+import { quote } from './issues.js';
 import { parsePortText } from './ports.js';
 
 export interface HealthAddr {
@@ -12,8 +13,7 @@ export type HealthAddrResult = { ok: true; value: HealthAddr } | { ok: false; er
 
 export function parseHealthAddr(text: string): HealthAddrResult {
   const match = /^(?:\[([^\]]*)\]|([^:[\]]*)):([^:]*)$/.exec(text);
-  if (!match)
-    return { ok: false, error: `must be HOST:PORT, [IPv6]:PORT or :PORT, got ${JSON.stringify(text)}` };
+  if (!match) return { ok: false, error: `must be HOST:PORT, [IPv6]:PORT or :PORT, got ${quote(text)}` };
   const host = match[1] ?? match[2] ?? '';
   const port = parsePortText(match[3] ?? '');
   if (!port.ok) return { ok: false, error: `port ${port.error}` };

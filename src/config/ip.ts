@@ -5,6 +5,7 @@
  */
 import { isIPv6 } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { quote } from './issues.js';
 import type { Family } from './model.js';
 
 export interface IpLiteral {
@@ -31,24 +32,24 @@ function fail<T>(error: string): Parsed<T> {
 
 function parseIPv4(text: string): Parsed<IpLiteral> {
   const match = IPV4.exec(text);
-  if (!match) return fail(`is not an IP address, got ${JSON.stringify(text)}`);
+  if (!match) return fail(`is not an IP address, got ${quote(text)}`);
   for (const octet of match.slice(1)) {
     if (octet.length > 1 && octet.startsWith('0')) {
-      return fail(`has a leading zero in ${JSON.stringify(text)} (ambiguous: octal in some tools)`);
+      return fail(`has a leading zero in ${quote(text)} (ambiguous: octal in some tools)`);
     }
-    if (Number(octet) > 255) return fail(`has an octet above 255 in ${JSON.stringify(text)}`);
+    if (Number(octet) > 255) return fail(`has an octet above 255 in ${quote(text)}`);
   }
   return ok({ address: match.slice(1).map(Number).join('.'), family: 4 });
 }
 
 function parseIPv6(text: string): Parsed<IpLiteral> {
-  if (text.includes('%')) return fail(`must not carry a zone (${JSON.stringify(text)})`);
-  if (!isIPv6(text)) return fail(`is not an IP address, got ${JSON.stringify(text)}`);
+  if (text.includes('%')) return fail(`must not carry a zone (${quote(text)})`);
+  if (!isIPv6(text)) return fail(`is not an IP address, got ${quote(text)}`);
   const embedded = /:(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   let hexText = text;
   if (embedded?.[1]) {
     const v4 = parseIPv4(embedded[1]);
-    if (!v4.ok) return fail(`has a malformed embedded IPv4 part in ${JSON.stringify(text)}`);
+    if (!v4.ok) return fail(`has a malformed embedded IPv4 part in ${quote(text)}`);
     // Rewrite the dotted tail as two hex groups: ipaddr.js reads `::a.b.c.d` as `::ffff:a.b.c.d`.
     const [a = 0, b = 0, c = 0, d = 0] = v4.value.address.split('.').map(Number);
     hexText = `${text.slice(0, -embedded[1].length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
@@ -64,7 +65,7 @@ function parseIPv6(text: string): Parsed<IpLiteral> {
 export function parseIp(text: string): Parsed<IpLiteral> {
   if (text.length === 0) return fail('must not be empty');
   if (text.length > 64) return fail('is too long to be an IP address');
-  if (text.trim() !== text) return fail(`has surrounding whitespace in ${JSON.stringify(text)}`);
+  if (text.trim() !== text) return fail(`has surrounding whitespace in ${quote(text)}`);
   return text.includes(':') ? parseIPv6(text) : parseIPv4(text);
 }
 
@@ -78,7 +79,7 @@ export function parsePrefix(text: string): Parsed<IpPrefix> {
   if (slash < 0) return ok({ ...ip.value, prefixLength: max, bare: true });
   const lenText = text.slice(slash + 1);
   if (!/^(0|[1-9]\d{0,2})$/.test(lenText) || Number(lenText) > max) {
-    return fail(`has an invalid prefix length ${JSON.stringify(lenText)} (must be 0..${max})`);
+    return fail(`has an invalid prefix length ${quote(lenText)} (must be 0..${max})`);
   }
   return ok({ ...ip.value, prefixLength: Number(lenText), bare: false });
 }
@@ -134,16 +135,4 @@ export function networkOf(prefix: IpPrefix): string {
     bytes[index] = (bytes[index] ?? 0) & ~(0x80 >> (bit & 7));
   }
   return `${ipaddr.fromByteArray(bytes).toString()}/${prefix.prefixLength}`;
-}
-
-/** Ordering for deterministic output: family, then numeric address. */
-export function compareIp(a: IpLiteral, b: IpLiteral): number {
-  if (a.family !== b.family) return a.family - b.family;
-  const ab = toIpaddr(a).toByteArray();
-  const bb = toIpaddr(b).toByteArray();
-  for (let i = 0; i < ab.length; i++) {
-    const diff = (ab[i] ?? 0) - (bb[i] ?? 0);
-    if (diff !== 0) return diff;
-  }
-  return 0;
 }

@@ -24,10 +24,46 @@ export function joinPath(base: string, key: string | number): string {
   return base ? `${base}.${key}` : key;
 }
 
+const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/**
+ * Adds one key taken from a document to a path. Keys that are not plain names are quoted
+ * (`data["egressrouter.yaml"]`, `labels["a\nb"]`), so a key can never forge a path or a line.
+ */
+export function keyPath(base: string, key: string): string {
+  return PLAIN_KEY.test(key) ? joinPath(base, key) : `${base}[${quote(key)}]`;
+}
+
+/**
+ * Control characters that must never reach a terminal, a log line or an nft comment: C0
+ * (tab, newline and carriage return included), DEL, C1 and the Unicode line and paragraph
+ * separators.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROL_CHARACTERS_GLOBAL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+const escapeControl = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** A user value in double quotes, every control character escaped (JSON.stringify leaves C1 and U+2028 raw). */
+export function quote(text: string): string {
+  return JSON.stringify(text).replace(/[\u007f-\u009f\u2028\u2029]/g, escapeControl);
+}
+
+/** The issue with any control character in its path or message escaped: safe to print anywhere. */
+export function printableIssue(issue: ConfigIssue): ConfigIssue {
+  if (!CONTROL_CHARACTERS.test(issue.path) && !CONTROL_CHARACTERS.test(issue.message)) return issue;
+  return {
+    path: issue.path.replace(CONTROL_CHARACTERS_GLOBAL, escapeControl),
+    message: issue.message.replace(CONTROL_CHARACTERS_GLOBAL, escapeControl),
+  };
+}
+
 /** A short, safe rendering of a user value for an error message. */
 export function show(value: unknown): string {
   let text: string;
-  if (typeof value === 'string') text = JSON.stringify(value);
+  if (typeof value === 'string') text = quote(value);
   else if (value === undefined) text = 'nothing';
   else if (typeof value === 'object' && value !== null) text = Array.isArray(value) ? 'a list' : 'an object';
   else text = String(value);

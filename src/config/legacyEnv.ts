@@ -2,7 +2,7 @@
 import { parseDestinationLine } from './destinationLine.js';
 import type { DraftConfig, DraftRule, Located } from './draft.js';
 import type { DraftResult } from './egressRouter.js';
-import type { ConfigIssue } from './issues.js';
+import { type ConfigIssue, quote } from './issues.js';
 import type { LegacyMode } from './model.js';
 
 const LEGACY_MODES: readonly LegacyMode[] = ['init', 'legacy', 'unit-test', 'http-proxy', 'dns-proxy'];
@@ -26,7 +26,7 @@ function parseDestinations(
       });
       return;
     }
-    const result = parseDestinationLine(line, { line: where, field: (name) => `${where} ${name}` });
+    const result = parseDestinationLine(line, { line: where, fieldSeparator: ' ' });
     if (result.kind === 'invalid') issues.push(...result.issues);
     else if (result.kind === 'rule') rules.push(result.rule);
     else fallback = result.ip;
@@ -44,7 +44,7 @@ export function parseLegacyEnv(env: Environment): DraftResult {
   if (!legacyMode) {
     issues.push({
       path: 'EGRESS_ROUTER_MODE',
-      message: `must be one of ${LEGACY_MODES.join(', ')}, got ${JSON.stringify(modeText)}`,
+      message: `must be one of ${LEGACY_MODES.join(', ')}, got ${quote(modeText)}`,
     });
   }
   const notes: string[] = [];

@@ -28,11 +28,18 @@ export interface RedirectRule {
   /** Always set: defaults to `port`, as the API promises. */
   readonly targetPort: number;
   readonly family: Family;
+  /**
+   * Where the rule came from, for messages about it found later (at apply time):
+   * `spec.redirect.redirectRules[2]`, `ip.destinations[3]`, `EGRESS_DESTINATION line 4`.
+   */
+  readonly source: string;
 }
 
 export interface FallbackTarget {
   readonly address: string;
   readonly family: Family;
+  /** Where it came from: `spec.redirect.fallbackIP`, `ip.destinations[5]`, `EGRESS_DESTINATION line 6`. */
+  readonly source: string;
 }
 
 export interface MacvlanSpec {
@@ -62,6 +69,11 @@ export interface AgentOptions {
   readonly clusterInterface: string;
   /** TCP port of the agent's own health server; never redirected or rejected. */
   readonly healthPort: number;
+  /**
+   * `--cluster-cidr` values as given: ranges that stay on the cluster interface. Validation refuses
+   * one that overlaps an egress subnet or holds the gateway, and a destination inside one.
+   */
+  readonly clusterCidrs?: readonly string[];
 }
 
 export const DEFAULT_HEALTH_PORT = 9099;

@@ -2,17 +2,19 @@
  * The semantic checks every input format shares, including those the CRD leaves out
  * (families, subnets, duplicates, the agent's own port). Collects every problem.
  */
-import type { DraftConfig, DraftRule, Located } from './draft.js';
+import { type ClusterCidr, clusterCidrPath, parseClusterCidr } from './clusterCidrs.js';
+import { type DraftConfig, type DraftRule, fieldPath, type Located } from './draft.js';
 import {
   type IpLiteral,
   type IpPrefix,
   ipv4EdgeAddress,
+  networkOf,
   parseIp,
   parsePrefix,
   prefixContains,
   specialKind,
 } from './ip.js';
-import type { ConfigIssue } from './issues.js';
+import { CONTROL_CHARACTERS, type ConfigIssue } from './issues.js';
 import type {
   AgentOptions,
   EgressAddress,
@@ -34,28 +36,30 @@ class IssueList {
   }
 }
 
-function checkPort(issues: IssueList, field: Located<number>): boolean {
-  const { value } = field;
+function checkPort(issues: IssueList, value: number, path: () => string): boolean {
   if (!Number.isInteger(value) || value < 1 || value > 65535) {
-    issues.add(field.path, `must be 1..65535, got ${value}`);
+    issues.add(path(), `must be 1..65535, got ${value}`);
     return false;
   }
   return true;
 }
 
 /** Parses a target address (gateway, destination, fallback) and rejects special-purpose ones. */
-function checkTarget(issues: IssueList, field: Located<string>, what: string): IpLiteral | undefined {
-  const parsed = parseIp(field.value);
-  if (!parsed.ok) {
-    issues.add(field.path, parsed.error);
-    return undefined;
-  }
+function parseTarget(text: string, what: string): TargetCheck {
+  const parsed = parseIp(text);
+  if (!parsed.ok) return { message: parsed.error };
   const special = specialKind(parsed.value);
-  if (special) {
-    issues.add(field.path, `cannot be ${special} (${what}), got ${parsed.value.address}`);
+  if (special) return { message: `cannot be ${special} (${what}), got ${parsed.value.address}` };
+  return { ip: parsed.value };
+}
+
+function checkTarget(issues: IssueList, field: Located<string>, what: string): IpLiteral | undefined {
+  const parsed = parseTarget(field.value, what);
+  if ('message' in parsed) {
+    issues.add(field.path, parsed.message);
     return undefined;
   }
-  return parsed.value;
+  return parsed.ip;
 }
 
 interface CheckedAddress {
@@ -79,6 +83,13 @@ function checkAddresses(issues: IssueList, draft: DraftConfig): CheckedAddress[]
     const special = specialKind(prefix);
     if (special) {
       issues.add(entry.ip.path, `cannot be ${special}, got ${prefix.address}`);
+      continue;
+    }
+    if (prefix.prefixLength === 0) {
+      issues.add(
+        entry.ip.path,
+        `${prefix.address}/0 makes every address on-link: nothing would go through the gateway; give the subnet's real prefix`,
+      );
       continue;
     }
     const edge = ipv4EdgeAddress(prefix);
@@ -147,42 +158,79 @@ function checkGateway(
   return { ip, path: field.path };
 }
 
+/** What every destination and the fallback are checked against, besides their own syntax. */
+interface TargetContext {
+  readonly families: ReadonlySet<Family>;
+  readonly own: ReadonlySet<string>;
+  readonly subnets: readonly CheckedAddress[];
+  readonly clusterCidrs: readonly ClusterCidr[];
+}
+
+/** Why `ip` cannot be a redirect destination or the fallback, or undefined when it can. */
+function targetProblem(ip: IpLiteral, what: string, context: TargetContext): string | undefined {
+  if (!context.families.has(ip.family)) {
+    return `${familyName(ip.family)} ${what} ${ip.address}, but the router has no ${familyName(ip.family)} address`;
+  }
+  if (context.own.has(ip.address)) return `${ip.address} is one of the router's own addresses`;
+  for (const subnet of context.subnets) {
+    if (!prefixContains(subnet.prefix, ip)) continue;
+    const edge = ipv4EdgeAddress({ ...subnet.prefix, address: ip.address });
+    if (edge) {
+      return `${ip.address} is the ${edge} address of the egress subnet ${networkOf(subnet.prefix)} (${subnet.path}), not a host`;
+    }
+  }
+  const cluster = context.clusterCidrs.find((c) => prefixContains(c.prefix, ip));
+  if (cluster) {
+    return `${ip.address} is inside ${clusterCidrPath(cluster.text)}: it is reached through the cluster interface, and the router only forwards redirected traffic from the cluster to the egress side`;
+  }
+  return undefined;
+}
+
+type TargetCheck = { ip: IpLiteral } | { message: string };
+
 function checkRules(
   issues: IssueList,
   draft: DraftConfig,
-  families: ReadonlySet<Family>,
-  ownAddresses: ReadonlySet<string>,
+  context: TargetContext,
   options: AgentOptions,
 ): RedirectRule[] {
   const rules: RedirectRule[] = [];
   const seen = new Map<string, DraftRule>();
+  // Large configs send many rules to few destinations: check each distinct text once.
+  const targets = new Map<string, TargetCheck>();
+  const checkDestination = (text: string): TargetCheck => {
+    let known = targets.get(text);
+    if (!known) {
+      const parsed = parseTarget(text, 'destinationIP');
+      const problem = 'ip' in parsed ? targetProblem(parsed.ip, 'destination', context) : undefined;
+      known = problem ? { message: problem } : parsed;
+      targets.set(text, known);
+    }
+    return known;
+  };
   for (const rule of draft.rules) {
-    const portOk = checkPort(issues, rule.port);
-    const targetOk = rule.targetPort ? checkPort(issues, rule.targetPort) : true;
-    const destination = checkTarget(issues, rule.destinationIP, 'destinationIP');
-    if (!portOk || !targetOk || !destination) continue;
-    if (!families.has(destination.family)) {
+    const portOk = checkPort(issues, rule.port, () => fieldPath(rule, 'port'));
+    const targetOk =
+      rule.targetPort === undefined ||
+      checkPort(issues, rule.targetPort, () => fieldPath(rule, 'targetPort'));
+    const destination = checkDestination(rule.destinationIP);
+    if ('message' in destination) issues.add(fieldPath(rule, 'destinationIP'), destination.message);
+    if (!portOk || !targetOk || 'message' in destination) continue;
+    const { ip } = destination;
+    const port = rule.port;
+    if (rule.protocol === 'tcp' && port === options.healthPort) {
       issues.add(
-        rule.destinationIP.path,
-        `${familyName(destination.family)} destination ${destination.address}, but the router has no ${familyName(destination.family)} address`,
+        fieldPath(rule, 'port'),
+        `TCP ${port} is the agent's health port (change --health-addr or the rule)`,
       );
       continue;
     }
-    if (ownAddresses.has(destination.address)) {
-      issues.add(rule.destinationIP.path, `${destination.address} is one of the router's own addresses`);
-      continue;
-    }
-    const port = rule.port.value;
-    if (rule.protocol === 'tcp' && port === options.healthPort) {
-      issues.add(rule.port.path, `TCP ${port} is the agent's health port (change --health-addr or the rule)`);
-      continue;
-    }
-    const key = `${destination.family}/${rule.protocol}/${port}`;
+    const key = `${ip.family}/${rule.protocol}/${port}`;
     const earlier = seen.get(key);
     if (earlier) {
       issues.add(
-        rule.port.path,
-        `${rule.protocol.toUpperCase()} ${port} is already redirected by ${earlier.path} for ${familyName(destination.family)}`,
+        fieldPath(rule, 'port'),
+        `${rule.protocol.toUpperCase()} ${port} is already redirected by ${earlier.path} for ${familyName(ip.family)}`,
       );
       continue;
     }
@@ -190,9 +238,10 @@ function checkRules(
     rules.push({
       protocol: rule.protocol,
       port,
-      destinationIP: destination.address,
-      targetPort: rule.targetPort?.value ?? port,
-      family: destination.family,
+      destinationIP: ip.address,
+      targetPort: rule.targetPort ?? port,
+      family: ip.family,
+      source: rule.path,
     });
   }
   return rules;
@@ -201,23 +250,16 @@ function checkRules(
 function checkFallback(
   issues: IssueList,
   field: Located<string>,
-  families: ReadonlySet<Family>,
-  ownAddresses: ReadonlySet<string>,
+  context: TargetContext,
 ): FallbackTarget | undefined {
   const ip = checkTarget(issues, field, 'fallbackIP');
   if (!ip) return undefined;
-  if (!families.has(ip.family)) {
-    issues.add(
-      field.path,
-      `${familyName(ip.family)} fallback ${ip.address}, but the router has no ${familyName(ip.family)} address`,
-    );
+  const problem = targetProblem(ip, 'fallback', context);
+  if (problem) {
+    issues.add(field.path, problem);
     return undefined;
   }
-  if (ownAddresses.has(ip.address)) {
-    issues.add(field.path, `${ip.address} is one of the router's own addresses`);
-    return undefined;
-  }
-  return { address: ip.address, family: ip.family };
+  return { address: ip.address, family: ip.family, source: field.path };
 }
 
 function checkInterface(issues: IssueList, draft: DraftConfig, families: ReadonlySet<Family>): void {
@@ -252,14 +294,73 @@ function describeNotes(draft: DraftConfig, config: Omit<RouterConfig, 'notes'>):
   return notes;
 }
 
+/** Whether two prefixes share any address: the shorter one holds the longer one's address. */
+function overlaps(a: IpPrefix, b: IpPrefix): boolean {
+  return a.prefixLength <= b.prefixLength ? prefixContains(a, b) : prefixContains(b, a);
+}
+
+/** `--cluster-cidr` values against the config: none may take traffic that must leave through the egress side. */
+function checkClusterCidrs(
+  issues: IssueList,
+  texts: readonly string[],
+  addresses: readonly CheckedAddress[],
+): ClusterCidr[] {
+  const cidrs: ClusterCidr[] = [];
+  for (const text of texts) {
+    const path = clusterCidrPath(text);
+    const parsed = parseClusterCidr(text);
+    if (!parsed.ok) {
+      issues.add(path, parsed.error);
+      continue;
+    }
+    const cidr = parsed.value;
+    const subnet = addresses.find((a) => overlaps(cidr.prefix, a.prefix));
+    if (subnet) {
+      issues.add(
+        path,
+        `overlaps the egress subnet ${networkOf(subnet.prefix)} (${subnet.path}): that traffic must leave through the egress interface`,
+      );
+      continue;
+    }
+    const withGateway = addresses.find((a) => a.gateway && prefixContains(cidr.prefix, a.gateway.ip));
+    if (withGateway?.gateway) {
+      issues.add(
+        path,
+        `holds the egress gateway ${withGateway.gateway.ip.address} (${withGateway.gateway.path}): the default route would lead into the cluster`,
+      );
+      continue;
+    }
+    cidrs.push(cidr);
+  }
+  return cidrs;
+}
+
+/** Names that reach logs, status, `render` comments and messages: nothing there may need escaping. */
+function checkNames(issues: IssueList, draft: DraftConfig): void {
+  for (const field of [draft.name, draft.namespace]) {
+    if (field && CONTROL_CHARACTERS.test(field.value)) {
+      issues.add(
+        field.path,
+        'must not contain control characters (newline, tab, escape, U+2028 and the like): the name reaches logs, status and nft comments',
+      );
+    }
+  }
+}
+
 export function validateDraft(draft: DraftConfig, options: AgentOptions): ValidationResult {
   const issues = new IssueList();
+  checkNames(issues, draft);
   const checked = checkAddresses(issues, draft);
-  const families = new Set(checked.map((c) => c.prefix.family));
-  const own = new Set(checked.map((c) => c.prefix.address));
-  checkInterface(issues, draft, families);
-  const redirectRules = checkRules(issues, draft, families, own, options);
-  const fallback = draft.fallback ? checkFallback(issues, draft.fallback, families, own) : undefined;
+  const clusterCidrs = checkClusterCidrs(issues, options.clusterCidrs ?? [], checked);
+  const context: TargetContext = {
+    families: new Set(checked.map((c) => c.prefix.family)),
+    own: new Set(checked.map((c) => c.prefix.address)),
+    subnets: checked,
+    clusterCidrs,
+  };
+  checkInterface(issues, draft, context.families);
+  const redirectRules = checkRules(issues, draft, context, options);
+  const fallback = draft.fallback ? checkFallback(issues, draft.fallback, context) : undefined;
   if (issues.items.length > 0) return { ok: false, issues: issues.items };
 
   const addresses: EgressAddress[] = checked.map((c) => ({
@@ -270,8 +371,8 @@ export function validateDraft(draft: DraftConfig, options: AgentOptions): Valida
   }));
   const base = {
     format: draft.format,
-    ...(draft.name !== undefined ? { name: draft.name } : {}),
-    ...(draft.namespace !== undefined ? { namespace: draft.namespace } : {}),
+    ...(draft.name !== undefined ? { name: draft.name.value } : {}),
+    ...(draft.namespace !== undefined ? { namespace: draft.namespace.value } : {}),
     macvlan: {
       mode: draft.macvlanMode,
       ...(draft.master ? { master: draft.master.value } : {}),

@@ -1,6 +1,8 @@
 /** Turns zod issues into `path: message` lines that read like Kubernetes field errors. */
 import type { z } from 'zod';
-import { type ConfigIssue, joinPath, show } from './issues.js';
+import { type ConfigIssue, keyPath, quote, show } from './issues.js';
+import { closestName } from './suggest.js';
+import { isBase60 } from './yamlScalar.js';
 
 function describeType(value: unknown): string {
   if (value === null) return 'null';
@@ -17,11 +19,17 @@ function article(expected: string): string {
   return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
 }
 
-/** Case-insensitive near-match among the allowed keys, for typos like `fallbackIp`. */
+/** A close allowed key, for typos like `fallbackIp`, `adresses`, `redirectRule`. */
 function suggest(key: string, allowed: readonly string[]): string {
-  const lower = key.toLowerCase();
-  const match = allowed.find((k) => k.toLowerCase() === lower);
-  return match ? ` (did you mean ${JSON.stringify(match)}?)` : '';
+  const match = closestName(key, allowed);
+  return match ? ` (did you mean ${quote(match)}?)` : '';
+}
+
+/** Text where a number belongs that YAML 1.1 would read as base 60 (`port: 1:20`): say so. */
+function base60Hint(input: unknown): string {
+  return typeof input === 'string' && isBase60(input)
+    ? ' (YAML 1.1 base 60, which some readers take as a number and kubectl as text: write the number in decimal)'
+    : '';
 }
 
 export function zodIssuesToConfigIssues(
@@ -32,7 +40,7 @@ export function zodIssuesToConfigIssues(
   const out: ConfigIssue[] = [];
   for (const issue of error.issues) {
     const path = issue.path.reduce<string>(
-      (acc, key) => joinPath(acc, typeof key === 'number' ? key : String(key)),
+      (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : keyPath(acc, String(key))),
       basePath,
     );
     switch (issue.code) {
@@ -45,7 +53,7 @@ export function zodIssuesToConfigIssues(
               : // zod refuses NaN and ±Infinity as numbers; "must be a number, got number NaN" reads wrong.
                 issue.expected === 'number' && typeof issue.input === 'number'
                 ? `must be a finite number, got ${show(issue.input)}`
-                : `must be ${article(issue.expected)}, got ${describeType(issue.input)}`,
+                : `must be ${article(issue.expected)}, got ${describeType(issue.input)}${issue.expected === 'number' ? base60Hint(issue.input) : ''}`,
         });
         break;
       case 'invalid_value':
@@ -73,7 +81,7 @@ export function zodIssuesToConfigIssues(
       }
       case 'unrecognized_keys':
         for (const key of issue.keys) {
-          out.push({ path: joinPath(path, key), message: `unknown field${suggest(key, allowedKeys(path))}` });
+          out.push({ path: keyPath(path, key), message: `unknown field${suggest(key, allowedKeys(path))}` });
         }
         break;
       default:

@@ -423,6 +423,7 @@ describe('rendered tables against nft', () => {
         destinationIP: `198.51.100.${1 + (p % 99)}`,
         targetPort: 65536 - p,
         family: 4,
+        source: `rule for port ${p}`,
       });
     }
     const config: RouterConfig = {
@@ -430,7 +431,7 @@ describe('rendered tables against nft', () => {
       macvlan: { mode: 'Bridge' },
       addresses: [{ address: '192.0.2.100', prefixLength: 24, family: 4, gateway: '192.0.2.1' }],
       redirectRules: rules,
-      fallback: { address: '192.0.2.20', family: 4 },
+      fallback: { address: '192.0.2.20', family: 4, source: 'fallback' },
       notes: [],
     };
     const table = planRuleset(config, {

@@ -192,6 +192,7 @@ describe('validate', () => {
       destinationIP: '192.0.2.20',
       targetPort: 80,
       family: 4,
+      source: 'spec.redirect.redirectRules[1]',
     });
   });
 

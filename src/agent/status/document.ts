@@ -86,5 +86,7 @@ function ruleFields(rule: RuleConnections['rule']) {
     destinationIP: rule.destinationIP,
     targetPort: rule.targetPort,
     family: rule.family,
+    /** Where in the config it came from (`spec.redirect.redirectRules[3]`). */
+    source: rule.source,
   };
 }

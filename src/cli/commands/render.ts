@@ -1,4 +1,4 @@
-import { parsePrefix } from '../../config/ip.js';
+import { parseClusterCidrs } from '../../config/clusterCidrs.js';
 import { formatIssue } from '../../config/issues.js';
 import type { RouterConfig } from '../../config/model.js';
 import { sysctlName } from '../../link/sysctl.js';
@@ -31,16 +31,15 @@ Example:
   egress-router-agent render examples/egressrouter.yaml -o json > batch.json && nft -c -j -f batch.json
 `;
 
+/**
+ * The `--cluster-cidr` values, each a CIDR with no host bits that leaves the default route alone
+ * (src/config/clusterCidrs.ts). Checks against the config come with validation, which gets them
+ * through the options.
+ */
 export function clusterCidrs(values: readonly string[]): string[] {
-  return values.map((text) => {
-    const parsed = parsePrefix(text);
-    if (!parsed.ok || parsed.value.bare) {
-      throw new UsageError(
-        `--cluster-cidr: must be a CIDR such as 198.18.0.0/15, got ${JSON.stringify(text)}`,
-      );
-    }
-    return `${parsed.value.address}/${parsed.value.prefixLength}`;
-  });
+  const parsed = parseClusterCidrs(values);
+  if (!parsed.ok) throw new UsageError(parsed.error);
+  return parsed.cidrs;
 }
 
 /** -o, or the deprecated --format (nft is text); both at once is a mistake. */
@@ -60,9 +59,10 @@ export async function renderCommand(argv: readonly string[], io: Io): Promise<nu
   for (const warning of deprecationWarnings(RENDER_FLAGS, values)) io.err(`warning: ${warning}\n`);
   const options = agentOptionsFrom(values);
   const cidrs = clusterCidrs(values['cluster-cidr']);
+  // Validation checks the cluster CIDRs against the config (overlaps, destinations inside them).
   const result = await loadFromSource(
     configSourceFrom(positionals, values['from-env'] ?? false),
-    options,
+    { ...options, clusterCidrs: cidrs },
     io,
   );
   if (!result.ok) {

@@ -1,11 +1,12 @@
 import { Agent, fingerprintOf, type HaSettings } from '../../agent/agent.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../../agent/logger.js';
 import type { ConfigLoad } from '../../agent/reconciler.js';
+import { type ConfigFile, readConfigFile } from '../../config/configFile.js';
 import { parseIp } from '../../config/ip.js';
 import { formatIssue } from '../../config/issues.js';
 import { loadConfigText, loadLegacyEnv } from '../../config/load.js';
+import { loadConfigInWorker } from '../../config/loadInWorker.js';
 import { version } from '../../version.js';
-import { readConfigText } from '../configSource.js';
 import { flagHelp, parseFlags, RUN_FLAGS } from '../flags.js';
 import { EXIT_INVALID, EXIT_OK, type Io, RuntimeFailure, UsageError } from '../io.js';
 import { healthAddrFrom } from '../options.js';
@@ -31,6 +32,9 @@ Example:
   ip netns exec router-pod egress-router-agent run /etc/egress-router/egressrouter.yaml \\
       --master-netns /run/netns/node --health-addr :9099 --cleanup-on-exit
 `;
+
+/** Configs up to this size are parsed on the main thread (a worker costs more to start than they take). */
+const INLINE_PARSE_BYTES = 256 * 1024;
 
 function integerIn(text: string | undefined, flag: string, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
@@ -140,6 +144,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     format ? format === 'pretty' : Boolean(process.stdout.isTTY),
   );
 
+  let lastLoad: ConfigLoad | undefined;
   const readConfig = async (): Promise<ConfigLoad> => {
     if (source.fromEnv) {
       const keys = ['EGRESS_SOURCE', 'EGRESS_GATEWAY', 'EGRESS_DESTINATION', 'EGRESS_ROUTER_MODE'];
@@ -148,15 +153,22 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
         fingerprint: fingerprintOf(JSON.stringify(keys.map((k) => io.env[k] ?? null))),
       };
     }
-    const text = await readConfigText(source.path!, io).catch((error: Error) => ({ error }));
-    if (typeof text !== 'string') {
-      return {
-        ok: false,
-        issues: [{ path: '', message: text.error.message }],
-        fingerprint: `unreadable:${text.error.message}`,
-      };
+    let file: ConfigFile;
+    try {
+      file = await readConfigFile(source.path!);
+    } catch (error) {
+      const message = (error as Error).message;
+      return { ok: false, issues: [{ path: '', message }], fingerprint: `unreadable:${message}` };
     }
-    return { ...loadConfigText(text, options), fingerprint: fingerprintOf(text) };
+    // Same bytes, same answer: nothing is parsed on a resync that finds the file unchanged.
+    if (lastLoad?.fingerprint === file.fingerprint) return lastLoad;
+    // Small configs are read at once; big ones in a worker, so probes and monitors never wait on a parse.
+    const result =
+      file.bytes <= INLINE_PARSE_BYTES
+        ? loadConfigText(file.text, options)
+        : await loadConfigInWorker(file.text, options);
+    lastLoad = { ...result, fingerprint: file.fingerprint };
+    return lastLoad;
   };
 
   if (source.fromEnv && io.env.EGRESS_ROUTER_MODE === 'unit-test') {
@@ -219,8 +231,8 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   process.off('SIGHUP', onHup);
   await agent.stop();
   log.info('stopped');
-  process.off('SIGTERM', onTerm);
-  process.off('SIGINT', onInt);
+  // The signal handlers stay: a second SIGTERM while the process winds down must not kill it
+  // with a signal status instead of exit 0.
   // A child still finishing (a counter read) must not hold the exit: stop is bounded.
   setTimeout(() => process.exit(EXIT_OK), 300).unref();
   return EXIT_OK;

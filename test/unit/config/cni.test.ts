@@ -25,11 +25,32 @@ describe('CNI config: the bundled example', () => {
       macvlan: { mode: 'Bridge', master: 'eth1', mtu: 1500 },
       addresses: [{ address: '192.0.2.100', prefixLength: 24, family: 4, gateway: '192.0.2.1' }],
       redirectRules: [
-        { protocol: 'tcp', port: 80, destinationIP: '192.0.2.10', targetPort: 80, family: 4 },
-        { protocol: 'tcp', port: 8080, destinationIP: '192.0.2.20', targetPort: 80, family: 4 },
-        { protocol: 'udp', port: 5353, destinationIP: '192.0.2.10', targetPort: 53, family: 4 },
+        {
+          protocol: 'tcp',
+          port: 80,
+          destinationIP: '192.0.2.10',
+          targetPort: 80,
+          family: 4,
+          source: 'ip.destinations[0]',
+        },
+        {
+          protocol: 'tcp',
+          port: 8080,
+          destinationIP: '192.0.2.20',
+          targetPort: 80,
+          family: 4,
+          source: 'ip.destinations[1]',
+        },
+        {
+          protocol: 'udp',
+          port: 5353,
+          destinationIP: '192.0.2.10',
+          targetPort: 53,
+          family: 4,
+          source: 'ip.destinations[2]',
+        },
       ],
-      fallback: { address: '192.0.2.20', family: 4 },
+      fallback: { address: '192.0.2.20', family: 4, source: 'ip.destinations[3]' },
       notes: [],
     });
   });
@@ -49,7 +70,7 @@ describe('CNI config: the bundled example', () => {
       fallbackIP: '203.0.113.27',
     });
     const config = expectOk(load(text));
-    expect(config.fallback).toEqual({ address: '203.0.113.27', family: 4 });
+    expect(config.fallback).toEqual({ address: '203.0.113.27', family: 4, source: 'ip.destinations[2]' });
     expect(config.redirectRules).toHaveLength(2);
   });
 });
@@ -250,8 +271,22 @@ describe('CNI config: destinations grammar', () => {
   it('reads "<port> <proto> <ip>" and "<port> <proto> <ip> <targetPort>"', () => {
     const config = expectOk(load(withDestinations(['80 tcp 192.0.2.10', '8080 udp 192.0.2.20 53'])));
     expect(config.redirectRules).toEqual([
-      { protocol: 'tcp', port: 80, destinationIP: '192.0.2.10', targetPort: 80, family: 4 },
-      { protocol: 'udp', port: 8080, destinationIP: '192.0.2.20', targetPort: 53, family: 4 },
+      {
+        protocol: 'tcp',
+        port: 80,
+        destinationIP: '192.0.2.10',
+        targetPort: 80,
+        family: 4,
+        source: 'ip.destinations[0]',
+      },
+      {
+        protocol: 'udp',
+        port: 8080,
+        destinationIP: '192.0.2.20',
+        targetPort: 53,
+        family: 4,
+        source: 'ip.destinations[1]',
+      },
     ]);
   });
 
@@ -274,7 +309,7 @@ describe('CNI config: destinations grammar', () => {
 
   it('reads a bare IP as the fallback, wherever it stands', () => {
     const config = expectOk(load(withDestinations(['192.0.2.30', '80 tcp 192.0.2.10'])));
-    expect(config.fallback).toEqual({ address: '192.0.2.30', family: 4 });
+    expect(config.fallback).toEqual({ address: '192.0.2.30', family: 4, source: 'ip.destinations[0]' });
     expect(config.redirectRules).toHaveLength(1);
   });
 
@@ -375,7 +410,7 @@ describe('CNI config: destinations grammar', () => {
 describe('CNI config: top-level fallbackIP', () => {
   it('is honoured when destinations have no fallback (the Go plugin drops it)', () => {
     const config = expectOk(load(withDestinations(['80 tcp 192.0.2.10'], { fallbackIP: '192.0.2.30' })));
-    expect(config.fallback).toEqual({ address: '192.0.2.30', family: 4 });
+    expect(config.fallback).toEqual({ address: '192.0.2.30', family: 4, source: 'fallbackIP' });
   });
 
   it('is honoured with no destinations at all', () => {
@@ -393,7 +428,11 @@ describe('CNI config: top-level fallbackIP', () => {
       ip: { addresses: ['2001:db8::5/64'], destinations: ['2001:db8::30'] },
       fallbackIP: '2001:DB8:0::30',
     });
-    expect(expectOk(load(text)).fallback).toEqual({ address: '2001:db8::30', family: 6 });
+    expect(expectOk(load(text)).fallback).toEqual({
+      address: '2001:db8::30',
+      family: 6,
+      source: 'ip.destinations[0]',
+    });
   });
 
   it('must agree with the fallback line', () => {
@@ -474,8 +513,22 @@ describe('NetworkAttachmentDefinition', () => {
       macvlan: { mode: 'Bridge' },
       addresses: [{ address: '192.0.2.100', prefixLength: 24, family: 4, gateway: '192.0.2.1' }],
       redirectRules: [
-        { protocol: 'tcp', port: 80, destinationIP: '192.0.2.10', targetPort: 80, family: 4 },
-        { protocol: 'tcp', port: 8080, destinationIP: '192.0.2.20', targetPort: 80, family: 4 },
+        {
+          protocol: 'tcp',
+          port: 80,
+          destinationIP: '192.0.2.10',
+          targetPort: 80,
+          family: 4,
+          source: 'spec.config.ip.destinations[0]',
+        },
+        {
+          protocol: 'tcp',
+          port: 8080,
+          destinationIP: '192.0.2.20',
+          targetPort: 80,
+          family: 4,
+          source: 'spec.config.ip.destinations[1]',
+        },
       ],
       notes: [
         'no IPv4 fallbackIP: other IPv4 TCP connections to the router are reset, UDP/SCTP get ICMP port-unreachable',
@@ -487,7 +540,12 @@ describe('NetworkAttachmentDefinition', () => {
     const cni = cniJson({ ip: { ...IP, destinations: ['80 tcp 192.0.2.10'] } });
     const fromNad = expectOk(load(nadYaml(cni)));
     const bare = expectOk(load(cni));
-    expect({ ...fromNad, format: 'CNI' }).toEqual(bare);
+    // Identical but for the format and where each rule came from.
+    const rules = fromNad.redirectRules.map((r) => ({
+      ...r,
+      source: r.source.replace(/^spec\.config\./, ''),
+    }));
+    expect({ ...fromNad, format: 'CNI', redirectRules: rules }).toEqual(bare);
   });
 
   it('reads a NAD written as JSON', () => {
@@ -600,7 +658,7 @@ describe('CNI conflist', () => {
     const schema = expectIssues(load(conflist([{ type: 'egress-router', ip: { addressez: [] } }])));
     expect(schema).toEqual([
       { path: 'plugins[0].ip.addresses', message: 'is required' },
-      { path: 'plugins[0].ip.addressez', message: 'unknown field' },
+      { path: 'plugins[0].ip.addressez', message: 'unknown field (did you mean "addresses"?)' },
     ]);
     const typo = expectIssues(load(conflist([{ type: 'egress-router', ip: { ...IP, Gateway: 'x' } }])));
     expect(typo).toEqual([

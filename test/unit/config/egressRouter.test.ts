@@ -41,12 +41,40 @@ describe('EgressRouter: the bundled examples', () => {
       macvlan: { mode: 'Bridge' },
       addresses: [{ address: '192.0.2.100', prefixLength: 24, family: 4, gateway: '192.0.2.1' }],
       redirectRules: [
-        { protocol: 'tcp', port: 80, destinationIP: '192.0.2.10', targetPort: 80, family: 4 },
-        { protocol: 'tcp', port: 8080, destinationIP: '192.0.2.20', targetPort: 80, family: 4 },
-        { protocol: 'udp', port: 5353, destinationIP: '192.0.2.10', targetPort: 53, family: 4 },
-        { protocol: 'tcp', port: 443, destinationIP: '198.51.100.10', targetPort: 443, family: 4 },
+        {
+          protocol: 'tcp',
+          port: 80,
+          destinationIP: '192.0.2.10',
+          targetPort: 80,
+          family: 4,
+          source: 'spec.redirect.redirectRules[0]',
+        },
+        {
+          protocol: 'tcp',
+          port: 8080,
+          destinationIP: '192.0.2.20',
+          targetPort: 80,
+          family: 4,
+          source: 'spec.redirect.redirectRules[1]',
+        },
+        {
+          protocol: 'udp',
+          port: 5353,
+          destinationIP: '192.0.2.10',
+          targetPort: 53,
+          family: 4,
+          source: 'spec.redirect.redirectRules[2]',
+        },
+        {
+          protocol: 'tcp',
+          port: 443,
+          destinationIP: '198.51.100.10',
+          targetPort: 443,
+          family: 4,
+          source: 'spec.redirect.redirectRules[3]',
+        },
       ],
-      fallback: { address: '192.0.2.20', family: 4 },
+      fallback: { address: '192.0.2.20', family: 4, source: 'spec.redirect.fallbackIP' },
       notes: [],
     });
   });
@@ -61,10 +89,38 @@ describe('EgressRouter: the bundled examples', () => {
       { address: '2001:db8:100::64', prefixLength: 64, family: 6, gateway: '2001:db8:100::1' },
     ]);
     expect(config.redirectRules).toEqual([
-      { protocol: 'tcp', port: 80, destinationIP: '192.0.2.10', targetPort: 80, family: 4 },
-      { protocol: 'tcp', port: 80, destinationIP: '2001:db8:100::10', targetPort: 8080, family: 6 },
-      { protocol: 'udp', port: 53, destinationIP: '2001:db8:100::20', targetPort: 53, family: 6 },
-      { protocol: 'sctp', port: 9000, destinationIP: '192.0.2.20', targetPort: 9000, family: 4 },
+      {
+        protocol: 'tcp',
+        port: 80,
+        destinationIP: '192.0.2.10',
+        targetPort: 80,
+        family: 4,
+        source: 'spec.redirect.redirectRules[0]',
+      },
+      {
+        protocol: 'tcp',
+        port: 80,
+        destinationIP: '2001:db8:100::10',
+        targetPort: 8080,
+        family: 6,
+        source: 'spec.redirect.redirectRules[1]',
+      },
+      {
+        protocol: 'udp',
+        port: 53,
+        destinationIP: '2001:db8:100::20',
+        targetPort: 53,
+        family: 6,
+        source: 'spec.redirect.redirectRules[2]',
+      },
+      {
+        protocol: 'sctp',
+        port: 9000,
+        destinationIP: '192.0.2.20',
+        targetPort: 9000,
+        family: 4,
+        source: 'spec.redirect.redirectRules[3]',
+      },
     ]);
     expect(config.fallback).toBeUndefined();
     expect(config.notes).toHaveLength(2);
@@ -253,7 +309,7 @@ describe('EgressRouter: spec.redirect', () => {
 
   it('may hold only a fallbackIP', () => {
     const config = expectOk(load(withRedirect({ fallbackIP: '192.0.2.20' })));
-    expect(config.fallback).toEqual({ address: '192.0.2.20', family: 4 });
+    expect(config.fallback).toEqual({ address: '192.0.2.20', family: 4, source: 'spec.redirect.fallbackIP' });
     expect(config.redirectRules).toEqual([]);
     expect(config.notes).toEqual([]);
   });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  compareIp,
   type IpLiteral,
   type IpPrefix,
   ipv4EdgeAddress,
@@ -319,19 +318,5 @@ describe('networkOf', () => {
     ['2001:db8::ffff/127', '2001:db8::fffe/127'],
   ])('%s is in %s', (text, network) => {
     expect(networkOf(prefix(text))).toBe(network);
-  });
-});
-
-describe('compareIp', () => {
-  it('orders IPv4 before IPv6, then numerically', () => {
-    const sorted = ['2001:db8::10', '192.0.2.10', '2001:db8::9', '192.0.2.9', '10.0.0.1']
-      .map(ip)
-      .sort(compareIp)
-      .map((i) => i.address);
-    expect(sorted).toEqual(['10.0.0.1', '192.0.2.9', '192.0.2.10', '2001:db8::9', '2001:db8::10']);
-  });
-
-  it('is zero for the same address', () => {
-    expect(compareIp(ip('2001:DB8::1'), ip('2001:db8:0::1'))).toBe(0);
   });
 });

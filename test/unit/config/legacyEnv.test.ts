@@ -26,11 +26,32 @@ describe('legacy environment: the bundled example', () => {
       macvlan: { mode: 'Private' },
       addresses: [{ address: '192.0.2.100', prefixLength: 32, family: 4, gateway: '192.0.2.1' }],
       redirectRules: [
-        { protocol: 'tcp', port: 80, destinationIP: '192.0.2.10', targetPort: 80, family: 4 },
-        { protocol: 'tcp', port: 8080, destinationIP: '192.0.2.20', targetPort: 80, family: 4 },
-        { protocol: 'udp', port: 5353, destinationIP: '192.0.2.10', targetPort: 53, family: 4 },
+        {
+          protocol: 'tcp',
+          port: 80,
+          destinationIP: '192.0.2.10',
+          targetPort: 80,
+          family: 4,
+          source: 'EGRESS_DESTINATION line 3',
+        },
+        {
+          protocol: 'tcp',
+          port: 8080,
+          destinationIP: '192.0.2.20',
+          targetPort: 80,
+          family: 4,
+          source: 'EGRESS_DESTINATION line 4',
+        },
+        {
+          protocol: 'udp',
+          port: 5353,
+          destinationIP: '192.0.2.10',
+          targetPort: 53,
+          family: 4,
+          source: 'EGRESS_DESTINATION line 5',
+        },
       ],
-      fallback: { address: '192.0.2.20', family: 4 },
+      fallback: { address: '192.0.2.20', family: 4, source: 'EGRESS_DESTINATION line 7' },
       legacyMode: 'init',
       notes: [],
     });
@@ -161,8 +182,22 @@ describe('legacy environment: EGRESS_DESTINATION grammar', () => {
   it('reads 3- and 4-token lines', () => {
     const config = expectOk(withDestination('80 tcp 192.0.2.10\n8080 udp 192.0.2.20 53'));
     expect(config.redirectRules).toEqual([
-      { protocol: 'tcp', port: 80, destinationIP: '192.0.2.10', targetPort: 80, family: 4 },
-      { protocol: 'udp', port: 8080, destinationIP: '192.0.2.20', targetPort: 53, family: 4 },
+      {
+        protocol: 'tcp',
+        port: 80,
+        destinationIP: '192.0.2.10',
+        targetPort: 80,
+        family: 4,
+        source: 'EGRESS_DESTINATION line 1',
+      },
+      {
+        protocol: 'udp',
+        port: 8080,
+        destinationIP: '192.0.2.20',
+        targetPort: 53,
+        family: 4,
+        source: 'EGRESS_DESTINATION line 2',
+      },
     ]);
   });
 
@@ -211,7 +246,11 @@ describe('legacy environment: EGRESS_DESTINATION grammar', () => {
 
   it('reads a bare IP as the fallback', () => {
     const config = expectOk(withDestination('80 tcp 192.0.2.10\n192.0.2.20'));
-    expect(config.fallback).toEqual({ address: '192.0.2.20', family: 4 });
+    expect(config.fallback).toEqual({
+      address: '192.0.2.20',
+      family: 4,
+      source: 'EGRESS_DESTINATION line 2',
+    });
     expect(config.notes).toEqual([]);
   });
 

@@ -624,17 +624,18 @@ describe('validateDraft directly', () => {
   it('builds the model and keeps the parser notes first', () => {
     const result = validateDraft(
       draft({
-        name: 'n',
-        namespace: 'ns',
+        name: { value: 'n', path: 'name' },
+        namespace: { value: 'ns', path: 'namespace' },
         master: { value: 'eth1', path: 'm' },
         mtu: { value: 1400, path: 'mtu' },
         legacyMode: 'init',
         rules: [
           {
             path: 'r0',
+            fieldSeparator: '.',
             protocol: 'udp',
-            port: { value: 53, path: 'r0.port' },
-            destinationIP: { value: '192.0.2.53', path: 'r0.ip' },
+            port: 53,
+            destinationIP: '192.0.2.53',
           },
         ],
       }),
@@ -649,7 +650,7 @@ describe('validateDraft directly', () => {
         macvlan: { mode: 'VEPA', master: 'eth1', mtu: 1400 },
         addresses: [{ address: '192.0.2.5', prefixLength: 24, family: 4, gateway: '192.0.2.1' }],
         redirectRules: [
-          { protocol: 'udp', port: 53, destinationIP: '192.0.2.53', targetPort: 53, family: 4 },
+          { protocol: 'udp', port: 53, destinationIP: '192.0.2.53', targetPort: 53, family: 4, source: 'r0' },
         ],
         legacyMode: 'init',
         notes: [
@@ -668,17 +669,19 @@ describe('validateDraft directly', () => {
         rules: [
           {
             path: 'r0',
+            fieldSeparator: '.',
             protocol: 'tcp',
-            port: { value: 0, path: 'r0.port' },
-            destinationIP: { value: 'x', path: 'r0.ip' },
-            targetPort: { value: -1, path: 'r0.tp' },
+            port: 0,
+            destinationIP: 'x',
+            targetPort: -1,
           },
         ],
       }),
       DEFAULT_OPTIONS,
     );
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(paths(result.issues)).toEqual(['addrs', 'r0.port', 'r0.tp', 'r0.ip', 'fb']);
+    if (!result.ok)
+      expect(paths(result.issues)).toEqual(['addrs', 'r0.port', 'r0.targetPort', 'r0.destinationIP', 'fb']);
   });
 
   it('rejects non-integer and non-finite port values that bypass the parsers', () => {
@@ -688,9 +691,10 @@ describe('validateDraft directly', () => {
           rules: [
             {
               path: 'r',
+              fieldSeparator: ' ',
               protocol: 'tcp',
-              port: { value, path: 'p' },
-              destinationIP: { value: '192.0.2.9', path: 'd' },
+              port: value,
+              destinationIP: '192.0.2.9',
             },
           ],
         }),
@@ -698,7 +702,7 @@ describe('validateDraft directly', () => {
       );
       expect(result.ok).toBe(false);
       if (!result.ok)
-        expect(result.issues).toEqual([{ path: 'p', message: `must be 1..65535, got ${value}` }]);
+        expect(result.issues).toEqual([{ path: 'r port', message: `must be 1..65535, got ${value}` }]);
     }
   });
 });

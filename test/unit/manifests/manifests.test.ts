@@ -734,7 +734,7 @@ describe('manifests: bad input is refused with the field and the reason, exit 2'
     },
     {
       args: ['examples/egressrouter.yaml', ...CLUSTER_CIDRS, '--cluster-cidr', '10.0.0.1'],
-      error: /--cluster-cidr: must be a CIDR/,
+      error: /--cluster-cidr 10\.0\.0\.1: must be a CIDR/,
     },
     { args: ['--from-env', ...CLUSTER_CIDRS], error: /--from-env has no name/ },
     {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfigTextOrThrow } from '../../../src/config/load.js';
+import { loadConfigText } from '../../../src/config/load.js';
+import type { AgentOptions, RouterConfig } from '../../../src/config/model.js';
+
+function loadOrThrow(text: string, options: AgentOptions): RouterConfig {
+  const result = loadConfigText(text, options);
+  if (!result.ok) throw new Error(JSON.stringify(result.issues));
+  return result.config;
+}
+
 import { DEFAULT_OPTIONS } from '../../../src/config/model.js';
 import { diffTables } from '../../../src/nft/diff.js';
 import { tableFromListing } from '../../../src/nft/fromListing.js';
@@ -30,7 +38,7 @@ function table(rules: string, fallback?: string): NftTable {
       },
     },
   });
-  return planRuleset(loadConfigTextOrThrow(text, DEFAULT_OPTIONS), DEFAULT_OPTIONS);
+  return planRuleset(loadOrThrow(text, DEFAULT_OPTIONS), DEFAULT_OPTIONS);
 }
 
 const commands = (t: ReturnType<typeof diffTables>) => t.batch.nftables.slice(1);
@@ -124,7 +132,7 @@ describe('diffTables', () => {
 
   it('falls back to replacement when the set of maps changes (a new family)', () => {
     const v6 = planRuleset(
-      loadConfigTextOrThrow(
+      loadOrThrow(
         JSON.stringify({
           apiVersion: 'network.operator.openshift.io/v1',
           kind: 'EgressRouter',
