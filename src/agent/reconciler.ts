@@ -111,8 +111,8 @@ export class Reconciler {
     this.now = deps.now ?? (() => new Date());
     this.conditions = initialConditions(this.now());
     this.snapshot = this.makeSnapshot([], undefined);
-    this.gatewayProber = new GatewayProber(deps.system.pod);
-    this.conflictWatch = new ConflictWatch(deps.system.pod, deps.log);
+    this.gatewayProber = new GatewayProber(deps.system.pod, deps.system.now);
+    this.conflictWatch = new ConflictWatch(deps.system.pod, deps.log, deps.system.now);
   }
 
   /** The config the loop works from: the one in force, else the latest valid one. */
