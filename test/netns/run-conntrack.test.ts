@@ -13,6 +13,7 @@ import {
   createConfigDir,
   createScratchDir,
   createTopology,
+  egressRouter,
   logTime,
   longLivedTcp,
   metricValue,
@@ -162,6 +163,55 @@ describe('conntrack hygiene on reload', () => {
       expect(await flushCount('tcp')).toBeGreaterThan(0);
     } finally {
       await cut.stop();
+    }
+  });
+});
+
+describe('conntrack hygiene when the fallback changes', () => {
+  /** The router with the stream's rule and `fallbackIP` (none when undefined). */
+  const withFallback = (fallbackIP: string | undefined) =>
+    egressRouter(
+      {
+        name: 'e2e-run',
+        master: 'eth1',
+        addresses: [{ ip: `${PLAN.egress.v4[0]}/24`, gateway: PLAN.gw.v4 }],
+        rules: [STREAM],
+        ...(fallbackIP ? { fallbackIP } : {}),
+      },
+      'yaml',
+    );
+
+  async function reloadText(text: string): Promise<number> {
+    const running = agent as AgentProcess;
+    const from = running.logs.length;
+    await cfg.swap(text);
+    return logTime(await running.waitForLog((l) => l.msg === 'config applied', 10_000, from));
+  }
+
+  it('moves a UDP flow on an unmapped port to the new fallback within 1 s, and stops it when the fallback goes', async () => {
+    await reloadText(withFallback(DST1));
+    const flow = udpFlow(topo, 'client', POD, 53, 40_054);
+    try {
+      await flow.waitFor('dst1', 0, 5_000);
+      const moved = await reloadText(withFallback(DST2));
+      const first = await flow.waitFor('dst2', moved, 3_000);
+      expect(first.at - moved, 'first reply from the new fallback after the change').toBeLessThan(1_000);
+      await sleep(1_500);
+      expect(flow.from('dst1', moved + 500)).toEqual([]);
+      expect(
+        (agent as AgentProcess).logs.some(
+          (l) =>
+            l.kind === 'conntrack' &&
+            l.msg ===
+              `flushed UDP conntrack entries to ${POD} sent to ${DST1} (the fallback moved: ${DST1} → ${DST2})`,
+        ),
+      ).toBe(true);
+
+      const removed = await reloadText(withFallback(undefined));
+      await sleep(1_500);
+      expect(flow.from('dst2', removed + 500)).toEqual([]);
+    } finally {
+      await flow.stop();
     }
   });
 });
