@@ -48,6 +48,11 @@ export class ConflictWatch {
     }));
   }
 
+  /** The addresses another host answered for in the last round. */
+  contested(): string[] {
+    return [...this.found.keys()];
+  }
+
   private async round(device: string, addresses: readonly string[]): Promise<void> {
     await Promise.all(
       addresses.map(async (address) => {

@@ -97,6 +97,8 @@ export class Reconciler {
   conflicts: readonly Finding[] = [];
   private readonly gatewayProber: GatewayProber;
   private readonly conflictWatch: ConflictWatch;
+  /** The egress addresses held after the last successful pass: a repair re-adds them unprobed. */
+  private heldAddresses: ReadonlySet<string> = new Set();
   /** The last pass found the egress link without carrier: announce again once it is back. */
   private carrierLost = false;
   interfaceOwned: boolean | undefined;
@@ -228,6 +230,7 @@ export class Reconciler {
           trustCommitted: !fullSync,
           mayCreateInterface: this.interfaceOwned ?? true,
           ...(ha ? { ha: true, holdAddresses: ha.role === 'active' } : {}),
+          heldBefore: this.heldAddresses,
         },
       );
       this.committed = result.table;
@@ -255,6 +258,10 @@ export class Reconciler {
       const v4 = config.addresses.filter((a) => a.family === 4).map((a) => a.address);
       this.conflicts = this.conflictWatch.check(this.deps.options.egressInterface, holding ? v4 : [], due);
       if (holding) this.announceAgain(config, result.findings, changes, firstPass);
+      const contested = new Set(this.conflictWatch.contested());
+      this.heldAddresses = new Set(
+        holding ? config.addresses.map((a) => a.address).filter((a) => !contested.has(a)) : [],
+      );
       const problems = this.problems();
       const standby = ha && ha.role !== 'active' ? this.notServing(ha) : undefined;
       const gatewayDown = this.gateways.filter((g) => !g.reachable);

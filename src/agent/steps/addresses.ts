@@ -109,7 +109,9 @@ export const addressesStep: Step = {
     const { device, have, wanted, added, stale, failed, gone } = addressChanges(input);
     const actions: Action[] = [];
     const held = new Set(have.map(cidrOf));
-    const probed = added.filter((a) => a.family === 4 && !held.has(a.cidr)).map((a) => a.address);
+    const probed = added
+      .filter((a) => a.family === 4 && !held.has(a.cidr) && !input.heldBefore?.has(a.address))
+      .map((a) => a.address);
     if (probed.length > 0 && !input.ha)
       actions.push({
         step: STEP,

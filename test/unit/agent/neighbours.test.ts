@@ -157,6 +157,7 @@ function input(options: {
   ha?: boolean;
   linkFlags?: string[];
   routes?: (RouteInfo & { family: 4 | 6 })[];
+  heldBefore?: string[];
 }): StepInput {
   const text = JSON.stringify({
     apiVersion: 'network.operator.openshift.io/v1',
@@ -206,6 +207,7 @@ function input(options: {
     mayCreateInterface: true,
     holdAddresses: true,
     ha: options.ha ?? false,
+    ...(options.heldBefore ? { heldBefore: new Set(options.heldBefore) } : {}),
     podNamespaceRef: '1',
     nonce: '00000000',
     freshDevices: new Set(),
@@ -244,6 +246,18 @@ describe('the addresses step', () => {
     ]);
     expect(
       kinds(input({ have: ['192.0.2.100/24', '192.0.2.101/24'] })).some((k) => k.startsWith('arp-probe')),
+    ).toBe(false);
+  });
+
+  it('re-adds an address this process held after its last pass without a probe (a repair); others are probed', () => {
+    const added = kinds(input({ have: ['2001:db8:100::100/64'], heldBefore: ['192.0.2.100'] }));
+    expect(added.filter((k) => k.startsWith('arp-probe'))).toEqual(['arp-probe 192.0.2.101']);
+    const repaired = addressesStep.converge(
+      input({ have: ['2001:db8:100::100/64'], heldBefore: ['192.0.2.100'] }),
+    );
+    expect(repaired.actions.map((a) => a.message)).toContain('added address 192.0.2.100/24 to net1');
+    expect(
+      kinds(input({ heldBefore: ['192.0.2.100', '192.0.2.101'] })).some((k) => k.startsWith('arp-probe')),
     ).toBe(false);
   });
 
