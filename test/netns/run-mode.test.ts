@@ -631,7 +631,10 @@ describe('run mode', () => {
     const started = Date.now();
     const code = await agentProcess.stop(10_000);
     const tookMs = Date.now() - started;
-    expect(code).toBe(0);
+    expect(
+      code,
+      `stderr: ${agentProcess.stderr()}\nlast logs: ${JSON.stringify(agentProcess.logs.slice(-8))}`,
+    ).toBe(0);
     expect(tookMs).toBeLessThan(5_000);
     expect(agentProcess.logs.some((l) => l.msg === 'stopping' && l.signal === 'SIGTERM')).toBe(true);
     expect(agentProcess.logs[agentProcess.logs.length - 1]?.msg).toBe('stopped');
