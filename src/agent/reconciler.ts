@@ -97,6 +97,8 @@ export class Reconciler {
   conflicts: readonly Finding[] = [];
   private readonly gatewayProber: GatewayProber;
   private readonly conflictWatch: ConflictWatch;
+  /** Warnings of the last successful pass: logged again only after a pass without them. */
+  private lastWarnings: ReadonlySet<string> = new Set();
   /** The egress addresses held after the last successful pass: a repair re-adds them unprobed. */
   private heldAddresses: ReadonlySet<string> = new Set();
   /** The last pass found the egress link without carrier: announce again once it is back. */
@@ -248,7 +250,12 @@ export class Reconciler {
         this.pendingConfig = false;
       }
       this.lastSuccessfulSync = rfc3339(this.now());
-      for (const warning of result.warnings) this.deps.log.warn(warning);
+      // A warning that stands (a sysctl /proc/sys will never let it set) is logged when it starts,
+      // not on every pass; a repeat goes to debug.
+      for (const warning of result.warnings)
+        if (this.lastWarnings.has(warning)) this.deps.log.debug(warning);
+        else this.deps.log.warn(warning);
+      this.lastWarnings = new Set(result.warnings);
       const firstPass = !this.appliedOnce;
       const repairs = this.report(configChanged, changes, notices);
       // Probes on the wire when a fresh answer is due (resync, start, reload), bounded in rate.
