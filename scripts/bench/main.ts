@@ -1,6 +1,6 @@
 /**
  * The benchmark suite (issue 6). Run as root through scripts/bench.sh:
- *   scripts/bench.sh [--quick] [--only rate,apply,run,profile] [--out DIR]
+ *   scripts/bench.sh [--quick] [--only rate,apply,run,scale,profile,failover] [--out DIR]
  *
  * Builds an IPv4 router topology in network namespaces named `erb<6 hex>-…`, runs the suites,
  * prints a table, and writes DIR/results.json, DIR/results.md and DIR/connection-rate.svg
@@ -19,11 +19,13 @@ import { type Driver, startDriver, startServers } from './lib/traffic.js';
 import { markdownReport, textReport } from './report/report.js';
 import { rateChartSvg } from './report/svg.js';
 import { type ApplyResults, applySuite } from './suites/apply.js';
+import { type FailoverResults, failoverMarkdown, failoverSuite, failoverText } from './suites/failover.js';
 import { type ProfileResults, profileSuite } from './suites/profile.js';
 import { type RateResults, rateSuite } from './suites/rate.js';
 import { type RunModeResults, runModeSuite } from './suites/runMode.js';
+import { type ScaleResults, scaleSuite } from './suites/scale.js';
 
-const SUITES = ['rate', 'apply', 'run', 'profile'] as const;
+const SUITES = ['rate', 'apply', 'run', 'scale', 'profile', 'failover'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 const HELP = `Usage: scripts/bench.sh [options]
@@ -41,7 +43,9 @@ export interface BenchResults {
   rate?: RateResults;
   apply?: ApplyResults;
   run?: RunModeResults;
+  scale?: ScaleResults;
   profile?: ProfileResults;
+  failover?: FailoverResults;
   readonly errors: Record<string, string>;
 }
 
@@ -76,7 +80,10 @@ async function writeOutputs(results: BenchResults, outDir: string): Promise<void
     cwd: REPO,
     timeoutMs: 60_000,
   });
-  await writeFile(join(outDir, 'results.md'), markdownReport(results));
+  await writeFile(
+    join(outDir, 'results.md'),
+    markdownReport(results) + (results.failover ? `\n${failoverMarkdown(results.failover)}` : ''),
+  );
   if (results.rate)
     await writeFile(join(outDir, 'connection-rate.svg'), rateChartSvg(results.rate, results.meta));
 }
@@ -218,8 +225,21 @@ async function main(): Promise<number> {
             ],
       }),
     );
+    results.scale = await attempt('scale', () =>
+      scaleSuite(ctx, {
+        sizes: quick ? ['small', 'tcp'] : ['small', 'tcp', 'tcp+udp'],
+        reloads: quick ? 3 : 10,
+        memoryWindowMs: quick ? 6_000 : 15_000,
+        requests: quick ? 2 : 5,
+        oneShot: !quick,
+      }),
+    );
     results.profile = await attempt('profile', () =>
       profileSuite(ctx, { sizes: quick ? [10, 10_000] : [10, 10_000, 65_535], reloads: 3 }),
+    );
+    // Two agents under HA in a topology of their own (two pods on two nodes).
+    results.failover = await attempt('failover', () =>
+      failoverSuite(ctx, { failovers: quick ? 5 : 20, advertIntervalS: 0.1 }),
     );
   } catch (error) {
     if (!(error instanceof Aborted)) {
@@ -243,6 +263,7 @@ async function main(): Promise<number> {
 
   await writeOutputs(results, outDir);
   process.stdout.write(textReport(results));
+  if (results.failover) process.stdout.write(failoverText(results.failover));
   log(`wrote ${outDir}/results.json, results.md${results.rate ? ', connection-rate.svg' : ''}`);
   return Object.keys(results.errors).length > 0 ? 1 : 0;
 }

@@ -7,13 +7,15 @@
 import { createHash } from 'node:crypto';
 import type { HealthAddr } from '../config/healthAddr.js';
 import { formatIssue } from '../config/issues.js';
+import { runIpBatch, runIpBatchForced } from '../link/batch.js';
 import { planRouter } from '../plan/routerPlan.js';
 import { realSystem, type System } from '../system/system.js';
-import { apply, cleanup } from './apply.js';
+import { cleanup } from './apply.js';
 import { conditionList } from './conditions.js';
 import type { ApplyOptions } from './context.js';
 import { type Effects, realEffects } from './effects.js';
-import { createKeepalivedEngine, type HaEngine, type HaEvent } from './ha/supervisor.js';
+import { releaseLines, takeLines } from './ha/addresses.js';
+import { HaController, type HaSettings } from './ha/controller.js';
 import { type HealthServer, startHealthServer } from './http.js';
 import type { Logger } from './logger.js';
 import { MetricsSink } from './metrics.js';
@@ -58,14 +60,7 @@ export interface AgentSettings {
   readonly readyRequiresGateway?: boolean;
 }
 
-export interface HaSettings {
-  readonly group: number;
-  readonly priority: number;
-  readonly advertIntervalSeconds: number;
-  readonly unicastPeers: readonly string[];
-  /** Priority while the gateway does not answer: below any healthy peer's, so one takes over. */
-  readonly degradedPriority?: number;
-}
+export type { HaSettings } from './ha/controller.js';
 
 export const fingerprintOf = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -90,8 +85,8 @@ export class Agent {
   private readonly stoppables: Stoppable[] = [];
   private readonly monitors: Monitor[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
-  private engine: HaEngine | undefined;
-  private engineStarting: Promise<void> | undefined;
+  /** Under HA: keepalived and the role the address step follows. */
+  readonly ha: HaController | undefined;
   private readonly lateSinks: StatusSink[] = [];
 
   constructor(settings: AgentSettings) {
@@ -106,6 +101,7 @@ export class Agent {
       ...(settings.ruleSeriesLimit !== undefined ? { ruleSeriesLimit: settings.ruleSeriesLimit } : {}),
     });
     let scheduler: Scheduler | undefined;
+    this.ha = settings.ha ? this.haController(settings.ha) : undefined;
     this.reconciler = new Reconciler({
       system: this.system,
       effects: this.effects,
@@ -115,11 +111,13 @@ export class Agent {
       sinks: [this.metrics, ...(settings.sinks ?? [])],
       version: settings.version,
       nextRetryMs: () => scheduler?.backoffFor((scheduler?.consecutiveFailures ?? 0) + 1) ?? 1_000,
-      ...(settings.ha ? { ha: () => this.engine?.status() } : {}),
+      ...(this.ha ? { ha: () => this.ha?.status() } : {}),
       ...(settings.readyRequiresGateway !== undefined
         ? { readyRequiresGateway: settings.readyRequiresGateway }
         : {}),
-      afterPass: (ok) => this.afterPass(ok),
+      afterPass: (ok) => {
+        if (ok) this.ha?.afterPass(this.reconciler.gateways.some((g) => !g.reachable));
+      },
     });
     this.scheduler = new Scheduler({
       runPass: (triggers, signal) => this.reconciler.pass(triggers, signal),
@@ -129,72 +127,53 @@ export class Agent {
     scheduler = this.scheduler;
   }
 
-  /** Under HA: keepalived starts once the interface exists; the gateway sets its priority. */
-  private afterPass(ok: boolean): void {
-    const ha = this.settings.ha;
-    if (!ha || !ok) return;
-    if (!this.engine) {
-      this.engine = createKeepalivedEngine({
-        interface: this.settings.options.egressInterface,
-        group: ha.group,
-        priority: ha.priority,
-        advertIntervalSeconds: ha.advertIntervalSeconds,
-        unicastPeers: ha.unicastPeers,
-        onEvent: (event) => this.onHaEvent(event),
-        onLog: (line) => this.settings.log.info({ component: 'keepalived' }, line),
-      });
-      this.engineStarting = this.engine.start().catch((error: Error) => {
-        this.settings.log.error(`keepalived could not start: ${error.message}`);
-        this.engine = undefined;
-      });
-      return;
-    }
-    const gatewayDown = this.reconciler.gateways.some((g) => !g.reachable);
-    const wanted = gatewayDown ? (ha.degradedPriority ?? 1) : ha.priority;
-    if (this.engine.status().priority !== wanted) {
-      this.settings.log.warn(
-        { priority: wanted },
-        gatewayDown
-          ? 'gateway lost: lowering the VRRP priority so a healthy replica takes over'
-          : 'gateway back: VRRP priority restored',
-      );
-      void this.engine.setPriority(wanted).catch((error: Error) => this.settings.log.error(error.message));
-    }
+  /** Role changes publish at once, take or release the addresses at once, then run a pass. */
+  private haController(ha: HaSettings): HaController {
+    const { log, options } = this.settings;
+    const notice = {
+      active: { type: 'Normal', reason: 'BecameActive' },
+      standby: { type: 'Normal', reason: 'BecameStandby' },
+      fault: { type: 'Warning', reason: 'HaFault' },
+    } as const;
+    return new HaController({
+      settings: ha,
+      interface: options.egressInterface,
+      log,
+      onRoleChange: (change, followed) => {
+        const notices = [
+          {
+            ...notice[change.role],
+            message: `VRRP group ${ha.group}: ${change.previous} -> ${change.role} (${change.cause})`,
+          },
+        ];
+        if (followed) this.reconciler.roleChanged(notices);
+        else this.reconciler.republish(notices);
+      },
+      take: () => this.followRole(true),
+      release: () => this.followRole(false),
+      requestPass: () => void this.request('role'),
+      onRival: () => {
+        // A healed partition: hosts on the other side cached the loser's MAC; tell them again.
+        for (const a of this.reconciler.inForce?.addresses ?? [])
+          this.effects.announce(options.egressInterface, a.address, a.family, false);
+      },
+    });
   }
 
-  private onHaEvent(event: HaEvent): void {
-    const { log } = this.settings;
-    switch (event.type) {
-      case 'role': {
-        log.info({ role: event.role, from: event.previous, cause: event.cause }, `HA role: ${event.role}`);
-        const notice = {
-          active: { type: 'Normal', reason: 'BecameActive' },
-          standby: { type: 'Normal', reason: 'BecameStandby' },
-          fault: { type: 'Warning', reason: 'HaFault' },
-        } as const;
-        this.reconciler.republish([
-          {
-            ...notice[event.role],
-            message: `VRRP group ${this.settings.ha?.group}: ${event.previous} -> ${event.role} (${event.cause})`,
-          },
-        ]);
-        void this.request('role');
-        return;
-      }
-      case 'rival':
-        // A healed partition: another master was heard; make sure the LAN knows the addresses are here.
-        for (const a of this.reconciler.inForce?.addresses ?? [])
-          this.effects.announce(this.settings.options.egressInterface, a.address, a.family, false);
-        return;
-      case 'exited':
-        log.warn(
-          { code: event.code, signal: event.signal, restartInMs: event.restartInMs },
-          'keepalived exited; restarting it',
-        );
-        return;
-      default:
-        return;
-    }
+  /** Under HA: the egress addresses on (announced) or off at once; the next pass verifies. */
+  private async followRole(take: boolean): Promise<void> {
+    const config = this.reconciler.inForce;
+    if (!config) return;
+    const device = this.settings.options.egressInterface;
+    const started = performance.now();
+    // One process for both families: every process start on the way to the first answer counts.
+    if (take) await runIpBatch(this.system.pod, undefined, takeLines(config.addresses, device));
+    else await runIpBatchForced(this.system.pod, undefined, releaseLines(config.addresses, device));
+    if (take) for (const a of config.addresses) this.effects.announce(device, a.address, a.family, false);
+    this.settings.log.info(
+      { ms: Math.round(performance.now() - started) },
+      `HA: ${take ? 'took and announced' : 'released'} ${config.addresses.map((a) => `${a.address}/${a.prefixLength}`).join(', ')}`,
+    );
   }
 
   /** Adds a sink once it is ready (stopped with the agent). */
@@ -310,23 +289,17 @@ export class Agent {
     const { log } = this.settings;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     for (const s of [...this.stoppables.splice(0), ...this.monitors.splice(0)]) s.stop();
-    await this.scheduler.stop();
-    if (this.engine) {
-      // Hand over first: keepalived sends priority 0 and a standby takes the role in about one
-      // advertisement interval; then this replica lets go of the addresses.
-      await this.engineStarting;
-      await this.engine.stop().catch((error: Error) => log.error(`keepalived stop: ${error.message}`));
-      const config = this.reconciler.inForce;
-      if (config && !this.settings.cleanupOnExit) {
-        await apply(
-          config,
-          this.settings.options,
-          { system: this.system },
-          { holdAddresses: false, ha: true },
-        ).catch((error: Error) => log.error(`releasing the addresses: ${error.message}`));
-      }
-      log.info('handed over: VRRP released, egress addresses removed');
+    const loopStopped = this.scheduler.stop();
+    if (this.ha) {
+      // Hand over at once, beside stopping the loop: keepalived sends priority 0 and a standby
+      // takes the role in about one advertisement interval; the addresses go as soon as
+      // keepalived has given the role up and no pass can put them back.
+      await this.ha
+        .handOver(loopStopped)
+        .then(() => log.info('handed over: VRRP released, egress addresses removed'))
+        .catch((error: Error) => log.error(`HA hand-over: ${error.message}`));
     }
+    await loopStopped;
     const config = this.reconciler.config;
     if (this.settings.cleanupOnExit && config) {
       try {

@@ -9,8 +9,8 @@ import { hostname } from 'node:os';
 import type { RouterConfig } from '../config/model.js';
 import { observeNamespace } from '../link/iproute.js';
 import type { NftTable } from '../nft/model.js';
-import { listTable } from '../nft/nft.js';
-import { compareTable } from '../nft/verify.js';
+import type { TableModel } from '../nft/packed.js';
+import { verifyLoad } from '../nft/verify.js';
 import { type PlanFacts, planRouter, type RouterPlan } from '../plan/routerPlan.js';
 import type { Runner } from '../system/command.js';
 import { realSystem, type System } from '../system/system.js';
@@ -19,7 +19,7 @@ import { type ApplyOptions, stableMac } from './context.js';
 import { type Effects, realEffects } from './effects.js';
 import { ApplyFailure, execute, executeForced } from './executor.js';
 import { cidrContains, factsFrom } from './facts.js';
-import { type KernelReading, readKernel, tableObservation } from './observe.js';
+import { type KernelReading, presentTable, readKernel, tableObservation } from './observe.js';
 import { STEPS, VERIFIABLE } from './registry.js';
 import { StepError } from './stepError.js';
 import { isOwnedLink } from './steps/link.js';
@@ -28,8 +28,8 @@ import type { Finding, Observation, StepInput } from './steps/step.js';
 export { ApplyFailure } from './executor.js';
 
 export interface ApplyState {
-  /** The table last loaded and verified by this process. */
-  readonly committed?: NftTable;
+  /** The table last loaded and verified by this process (see `TableObservation.model`). */
+  readonly committed?: TableModel;
   /** True when nothing suggests the kernel's table changed since `committed` was verified. */
   readonly trustCommitted?: boolean;
   /** False once an adopted interface is known: it is not the agent's to re-create. */
@@ -83,7 +83,7 @@ function inputFor(
   plan: RouterPlan,
   nonce: string,
 ): Omit<StepInput, 'freshDevices' | 'flushedFamilies'> {
-  const observed: Observation = { ...reading, table: tableObservation(plan.table, reading, state.committed) };
+  const observed: Observation = { ...reading, table: tableObservation(plan, reading, state.committed) };
   return {
     config,
     options,
@@ -124,43 +124,36 @@ function convergeAll(
 
 /** A redirect to the pod's own cluster subnet would leave through eth0, which the router never forwards to. */
 function checkDestinations(config: RouterConfig, options: ApplyOptions, facts: PlanFacts): void {
-  const targets = [
-    ...config.redirectRules.map((rule) => ({
-      address: rule.destinationIP,
-      family: rule.family,
-      path: `${rule.source}.destinationIP`,
-    })),
-    ...(config.fallback
-      ? [
-          {
-            address: config.fallback.address,
-            family: config.fallback.family,
-            path: config.fallback.source,
-          },
-        ]
-      : []),
-  ];
-  for (const target of targets) {
-    const prefix = facts.clusterPrefixes?.[target.family]?.find((p) => cidrContains(p, target.address));
+  const prefixes = facts.clusterPrefixes;
+  if (!prefixes?.[4]?.length && !prefixes?.[6]?.length) return;
+  // Each distinct destination once (a few, whatever the rule count).
+  const seen = new Set<string>();
+  const check = (address: string, family: 4 | 6, path: string) => {
+    if (seen.has(address)) return;
+    seen.add(address);
+    const prefix = prefixes[family]?.find((p) => cidrContains(p, address));
     if (prefix)
       throw new StepError(
         'preflight',
         'UnroutableDestination',
-        target.path,
-        `${target.path}: ${target.address} is on the pod's cluster subnet ${prefix} (${options.clusterInterface}); the router only forwards from the cluster to the egress interface, so this redirect could never work`,
+        path,
+        `${path}: ${address} is on the pod's cluster subnet ${prefix} (${options.clusterInterface}); the router only forwards from the cluster to the egress interface, so this redirect could never work`,
       );
-  }
+  };
+  for (const rule of config.redirectRules)
+    check(rule.destinationIP, rule.family, `${rule.source}.destinationIP`);
+  if (config.fallback) check(config.fallback.address, config.fallback.family, config.fallback.source);
 }
 
+/** Reads back what a load needs confirmed: the whole table when small, its shape when large. */
 async function verifyTableLoad(system: System, table: NftTable, signal?: AbortSignal): Promise<void> {
   const label = `table ${table.family} ${table.name}`;
-  let listing: Awaited<ReturnType<typeof listTable>>;
+  let left: string[];
   try {
-    listing = await listTable(system.pod, table.family, table.name, signal);
+    left = await verifyLoad(system.pod, table, signal);
   } catch (error) {
     throw new StepError('nftables', 'VerifyFailed', label, (error as Error).message);
   }
-  const left = compareTable(table, listing);
   if (left.length > 0)
     throw new StepError(
       'nftables',
@@ -253,7 +246,10 @@ export async function apply(
     notes: converged.notes,
     interfaceOwned: owned,
     plan,
-    table: plan.table,
+    // Read only by a caller that needs it (the reconciler, when the config changed).
+    get table() {
+      return plan.table;
+    },
   };
 }
 
@@ -303,16 +299,9 @@ export async function cleanup(
   deps: Omit<ApplyDeps, 'dryRun'> = {},
 ): Promise<CleanupResult> {
   const system = deps.system ?? realSystem;
-  const reading = await readKernel(system, options, true, deps.signal);
-  const observed: Observation = {
-    ...reading,
-    table: {
-      present: Boolean(reading.listing),
-      differences: [],
-      trusted: false,
-      ...(reading.listing ? { listing: reading.listing } : {}),
-    },
-  };
+  // Only whether the table is there: deleting it needs no listing of its elements.
+  const reading = await readKernel(system, options, 'shape', deps.signal);
+  const observed: Observation = { ...reading, table: presentTable(reading) };
   const actions = [...STEPS].reverse().flatMap((step) => step.remove({ config, options, observed }));
   const effects = deps.effects ?? realEffects(system);
   return executeForced(

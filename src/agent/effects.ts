@@ -3,7 +3,9 @@
  * waiting for IPv6 duplicate address detection, and announcing addresses on the LAN.
  * Announcements never hold up a pass: they start at once and repeat in the background (the 3.x
  * router sent two gratuitous ARPs 2 s apart; a switch or a host that missed the first one learns
- * from the second).
+ * from the second). A repeat goes out only while the interface still holds the address: an HA
+ * replica that gave the role up within those seconds must not announce it again (na6 would send
+ * the NA anyway and point the LAN at the wrong MAC).
  */
 import type { Family } from '../config/model.js';
 import type { AddressInfo } from '../link/iproute.js';
@@ -142,11 +144,20 @@ export function realEffects(system: System, settings: EffectSettings = {}): Effe
         for (const argv of announceArgv(device, address, family))
           system.background(argv, (message) => onProblem(`announcing ${address}: ${message}`), [0, 1]);
       };
+      const stillHeld = async (): Promise<boolean> => {
+        try {
+          const out = await system.pod.run(['ip', '-json', 'address', 'show', 'dev', device]);
+          const entries = (out.trim() ? JSON.parse(out) : []) as { addr_info?: AddressInfo[] }[];
+          return entries.flatMap((e) => e.addr_info ?? []).some((a) => a.local === address);
+        } catch {
+          return false;
+        }
+      };
       send();
       let at = 0;
       for (const gap of ANNOUNCE_REPEATS_MS) {
         at += gap;
-        setTimeout(send, at).unref();
+        setTimeout(() => void stillHeld().then((held) => held && send()), at).unref();
       }
     },
   };

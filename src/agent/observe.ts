@@ -1,16 +1,17 @@
 /**
  * One read of everything a pass needs, all at once: the pod's namespace (links, addresses, routes,
  * rules), the master's namespace when it is another one, the sysctls the plan touches, and the
- * nftables table unless the committed one is trusted. Read-only.
+ * nftables table unless the committed one is trusted: whole (into the packed model, see
+ * src/nft/read.ts) for a pass that converges it, or only its shape for cleanup. Read-only.
  */
 import type { Family } from '../config/model.js';
 import { observeNamespace } from '../link/iproute.js';
 import { type Sysctl, sysctl, sysctlName } from '../link/sysctl.js';
-import { tableFromListing } from '../nft/fromListing.js';
 import type { NftTable } from '../nft/model.js';
 import { TABLE_NAME } from '../nft/model.js';
-import { listTable, type NftListing } from '../nft/nft.js';
-import { compareTable } from '../nft/verify.js';
+import type { TableModel } from '../nft/packed.js';
+import { type KernelTable, readTable, readTableShape } from '../nft/read.js';
+import { compareModel, compareTable } from '../nft/verify.js';
 import { icmpRateLimitSysctl } from '../plan/ruleset.js';
 import type { Runner } from '../system/command.js';
 import type { System } from '../system/system.js';
@@ -22,8 +23,8 @@ import { forwardingSysctl } from './steps/sysctls.js';
 export interface KernelReading extends Observed {
   readonly masterRunner?: Runner;
   readonly sysctls: ReadonlyMap<string, string | undefined>;
-  /** The table as listed: null when absent, undefined when not read (trusted). */
-  readonly listing?: NftListing | null;
+  /** The table as read: undefined when not read (the committed one is trusted). */
+  readonly table?: KernelTable;
 }
 
 /** The master's namespace runner, or undefined when the master is in the pod's own namespace. */
@@ -41,21 +42,33 @@ export function sysctlsToRead(options: ApplyOptions): Sysctl[] {
   ];
 }
 
+/** What to read of the table: all of it, only whether it exists and its shape, or nothing. */
+export type TableRead = boolean | 'shape';
+
+async function readKernelTable(
+  system: System,
+  read: TableRead,
+  signal?: AbortSignal,
+): Promise<KernelTable | undefined> {
+  if (read === false) return undefined;
+  if (read === true) return readTable(system.pod, 'inet', TABLE_NAME, signal);
+  const shape = await readTableShape(system.pod, TABLE_NAME, signal);
+  return shape.present ? { present: true } : { present: false };
+}
+
 export async function readKernel(
   system: System,
   options: ApplyOptions,
-  readTable: boolean,
+  tableRead: TableRead,
   signal?: AbortSignal,
 ): Promise<KernelReading> {
   const masterRunner = await masterRunnerFor(system, options);
   const keys = sysctlsToRead(options);
-  const [pod, master, values, listing] = await Promise.all([
+  const [pod, master, values, table] = await Promise.all([
     observeNamespace(system.pod, signal),
     masterRunner ? observeNamespace(masterRunner, signal) : Promise.resolve(undefined),
     Promise.all(keys.map((k) => system.sysctl.read(k).catch(() => undefined))),
-    readTable
-      ? listTable(system.pod, 'inet', TABLE_NAME, signal).then((l) => l ?? null)
-      : Promise.resolve(undefined),
+    readKernelTable(system, tableRead, signal),
   ]);
   return {
     pod,
@@ -63,30 +76,43 @@ export async function readKernel(
     masterIsPod: masterRunner === undefined,
     ...(masterRunner ? { masterRunner } : {}),
     sysctls: new Map(keys.map((k, i) => [sysctlName(k), values[i]])),
-    ...(listing !== undefined ? { listing } : {}),
+    ...(table !== undefined ? { table } : {}),
   };
 }
 
-/** What the table step needs to know, from the committed table or the listing. */
+/**
+ * What the table step needs to know, from the committed table or the kernel's. `plan.table` (the
+ * desired table, rendered from the whole config) is only read when the kernel's table was read:
+ * a trusted pass never renders it.
+ */
 export function tableObservation(
-  desired: NftTable,
-  reading: Pick<KernelReading, 'listing'>,
-  committed: NftTable | undefined,
+  plan: { readonly table: NftTable },
+  reading: Pick<KernelReading, 'table'>,
+  committed: TableModel | undefined,
 ): TableObservation {
-  if (reading.listing === undefined) {
+  const missing = { present: false, differences: [`table inet ${TABLE_NAME} is missing`], trusted: false };
+  const kernel = reading.table;
+  if (kernel === undefined) {
     // Not read: the committed table is taken as what the kernel holds.
-    return committed
-      ? { model: committed, present: true, differences: [], trusted: true }
-      : { present: false, differences: [`table inet ${desired.name} is missing`], trusted: false };
+    return committed ? { model: committed, present: true, differences: [], trusted: true } : missing;
   }
-  if (reading.listing === null)
-    return { present: false, differences: [`table inet ${desired.name} is missing`], trusted: false };
-  const model = tableFromListing(desired.family, desired.name, reading.listing);
+  if (!kernel.present) return missing;
+  if (kernel.model)
+    return {
+      model: kernel.model,
+      present: true,
+      differences: compareModel(plan.table, kernel.model),
+      trusted: false,
+    };
   return {
-    ...(model ? { model } : {}),
     present: true,
-    differences: compareTable(desired, reading.listing),
-    listing: reading.listing,
+    differences: compareTable(plan.table, kernel.raw),
+    ...(kernel.raw ? { listing: kernel.raw } : {}),
     trusted: false,
   };
+}
+
+/** For cleanup: whether the table is there (its shape was read), nothing else. */
+export function presentTable(reading: Pick<KernelReading, 'table'>): TableObservation {
+  return { present: Boolean(reading.table?.present), differences: [], trusted: false };
 }

@@ -4,9 +4,11 @@
  * the gateways, work out the conditions, and publish an immutable status snapshot to the sinks.
  * When passes run is the scheduler's business; this module only decides what a pass means.
  */
+
+import { isDeepStrictEqual } from 'node:util';
 import { type ConfigIssue, formatIssue } from '../config/issues.js';
 import type { RouterConfig } from '../config/model.js';
-import type { NftTable } from '../nft/model.js';
+import { packTable, plannedFrom, type TableModel } from '../nft/packed.js';
 import type { System } from '../system/system.js';
 import { type Action, isEffect } from './actions.js';
 import { ApplyFailure, apply } from './apply.js';
@@ -61,7 +63,23 @@ export interface ReconcilerDeps {
 
 /** Resyncs that may skip reading the table before one must read it (6 × the 10 s resync = 1 min). */
 const FULL_SYNC_EVERY = 6;
+/**
+ * ...and at least this many times what the last full read took apart: reading 131,069 elements
+ * takes seconds, so a big table is read about every few minutes (1 % of the time), a small one
+ * every FULL_SYNC_EVERY resyncs.
+ */
+const FULL_SYNC_COST_FACTOR = 100;
 const RELOADING: ReadonlySet<Trigger> = new Set(['startup', 'config', 'signal', 'resync', 'retry']);
+/**
+ * Under HA, what a role change moves: the egress addresses, and the routes through the egress
+ * interface that the kernel drops with its last IPv4 address (and the agent puts back).
+ */
+const ROLE_KINDS: ReadonlySet<string> = new Set(['address', 'announce', 'route']);
+
+interface AppliedState {
+  readonly summary: string;
+  readonly findings: readonly Finding[];
+}
 
 export interface Repair {
   readonly time: string;
@@ -75,15 +93,21 @@ export class Reconciler {
   private desired: RouterConfig | undefined;
   private pendingConfig = false;
   private fingerprint: string | undefined;
-  private committed: NftTable | undefined;
+  /** The table last loaded and verified, packed; it records the config and options it was planned from. */
+  private committed: TableModel | undefined;
   /** kube-proxy's needFullSync: the kernel's table must be read, not assumed. */
   private needFullSync = true;
   /** Foreign table changes seen, and how many a full read has accounted for. */
   private tableChanges = 0;
   private tableChangesRead = 0;
   private trustedPasses = 0;
+  private lastFullSync = { at: 0, ms: 0 };
   private sequence = 0;
   private appliedOnce = false;
+  /** What the last successful pass found, to re-derive the conditions when the role changes; undefined after a failure. */
+  private lastApplied: AppliedState | undefined;
+  /** Under HA: whether the last successful pass held the egress addresses (the role it followed). */
+  private heldAddresses: boolean | undefined;
 
   /** The config in force (last applied successfully). */
   inForce: RouterConfig | undefined;
@@ -100,7 +124,7 @@ export class Reconciler {
   /** Warnings of the last successful pass: logged again only after a pass without them. */
   private lastWarnings: ReadonlySet<string> = new Set();
   /** The egress addresses held after the last successful pass: a repair re-adds them unprobed. */
-  private heldAddresses: ReadonlySet<string> = new Set();
+  private heldEgress: ReadonlySet<string> = new Set();
   /** The last pass found the egress link without carrier: announce again once it is back. */
   private carrierLost = false;
   interfaceOwned: boolean | undefined;
@@ -148,7 +172,8 @@ export class Reconciler {
       return 'invalid';
     }
     this.invalidIssues = undefined;
-    if (this.desired && JSON.stringify(this.desired) === JSON.stringify(loaded.config)) return undefined;
+    // Same content in other bytes (a comment, another order of keys): nothing to reload.
+    if (this.desired && isDeepStrictEqual(this.desired, loaded.config)) return undefined;
     const first = this.desired === undefined;
     if (!first) log.info({ rules: loaded.config.redirectRules.length }, 'config changed; applying');
     this.desired = loaded.config;
@@ -212,7 +237,10 @@ export class Reconciler {
     const changesAtStart = this.tableChanges;
     // The committed table is trusted unless a pass failed, `nft monitor` saw another process change
     // it, or (the safety net under the monitor) every FULL_SYNC_EVERY-th resync.
-    const periodic = triggers.has('resync') && this.trustedPasses >= FULL_SYNC_EVERY;
+    const periodic =
+      triggers.has('resync') &&
+      this.trustedPasses >= FULL_SYNC_EVERY &&
+      performance.now() - this.lastFullSync.at >= FULL_SYNC_COST_FACTOR * this.lastFullSync.ms;
     const fullSync =
       this.needFullSync || this.tableChanges !== this.tableChangesRead || periodic || !this.committed;
     const changes: Action[] = [];
@@ -232,11 +260,15 @@ export class Reconciler {
           trustCommitted: !fullSync,
           mayCreateInterface: this.interfaceOwned ?? true,
           ...(ha ? { ha: true, holdAddresses: ha.role === 'active' } : {}),
-          heldBefore: this.heldAddresses,
+          heldBefore: this.heldEgress,
         },
       );
-      this.committed = result.table;
+      // Packed once per config: a pass with the config and options the committed table was
+      // planned from has nothing new to hold (and never rendered the table).
+      if (!plannedFrom(this.committed, config, this.deps.options))
+        this.committed = packTable(result.table, { config, options: this.deps.options });
       this.needFullSync = false;
+      if (fullSync) this.lastFullSync = { at: performance.now(), ms: performance.now() - started };
       // Changes seen after this pass read the table still need a read.
       if (fullSync) this.tableChangesRead = changesAtStart;
       if (fullSync) this.trustedPasses = 0;
@@ -245,6 +277,10 @@ export class Reconciler {
       this.master = result.plan.link.master;
       this.findings = result.findings;
       const configChanged = tryNew;
+      // The first pass after the role moved: its address and route changes are the role's, not drift.
+      const hold = ha ? ha.role === 'active' : undefined;
+      const roleMoved = ha !== undefined && this.heldAddresses !== undefined && hold !== this.heldAddresses;
+      this.heldAddresses = hold;
       if (tryNew) {
         this.inForce = config;
         this.pendingConfig = false;
@@ -257,7 +293,8 @@ export class Reconciler {
         else this.deps.log.warn(warning);
       this.lastWarnings = new Set(result.warnings);
       const firstPass = !this.appliedOnce;
-      const repairs = this.report(configChanged, changes, notices);
+      const followedRole = roleMoved ? changes.filter((c) => ROLE_KINDS.has(c.kind)) : [];
+      const repairs = this.report(configChanged, changes, notices, followedRole);
       // Probes on the wire when a fresh answer is due (resync, start, reload), bounded in rate.
       const due = [...triggers].some((t) => RELOADING.has(t));
       const holding = !ha || ha.role === 'active';
@@ -266,38 +303,21 @@ export class Reconciler {
       this.conflicts = this.conflictWatch.check(this.deps.options.egressInterface, holding ? v4 : [], due);
       if (holding) this.announceAgain(config, result.findings, changes, firstPass);
       const contested = new Set(this.conflictWatch.contested());
-      this.heldAddresses = new Set(
+      this.heldEgress = new Set(
         holding ? config.addresses.map((a) => a.address).filter((a) => !contested.has(a)) : [],
       );
-      const problems = this.problems();
-      const standby = ha && ha.role !== 'active' ? this.notServing(ha) : undefined;
-      const gatewayDown = this.gateways.filter((g) => !g.reachable);
-      const mustServeGateway = this.deps.readyRequiresGateway ?? ha !== undefined;
-      const blocking = result.findings.find((f) => f.blocksTraffic);
+      this.lastApplied = { summary: this.summary(config), findings: result.findings };
       finish(
-        {
-          kind: 'applied',
-          summary: this.summary(config),
-          problems,
-          ...(standby ? { standby } : {}),
-          ...(!standby && blocking
-            ? { unavailable: { reason: blocking.reason, message: blocking.message } }
-            : !standby && mustServeGateway && gatewayDown.length > 0
-              ? {
-                  unavailable: {
-                    reason: 'GatewayUnreachable',
-                    message: `in place, but the gateway does not answer: ${gatewayDown.map((g) => g.gateway).join(', ')}`,
-                  },
-                }
-              : {}),
-          ...(repairs.length > 0
-            ? { repaired: `repaired at ${this.lastRepair?.time}: ${repairs.join('; ')}` }
-            : {}),
+        this.appliedOutcome(
+          this.lastApplied,
           configChanged,
-        },
+          repairs.length > 0 ? `repaired at ${this.lastRepair?.time}: ${repairs.join('; ')}` : undefined,
+        ),
         'ok',
         {
-          repairs: changes.filter((c) => !configChanged && !isEffect(c.kind)).map((c) => c.kind),
+          repairs: changes
+            .filter((c) => !configChanged && !isEffect(c.kind) && !followedRole.includes(c))
+            .map((c) => c.kind),
           conntrackFlushes: changes.flatMap((c) => (c.op.type === 'conntrack-flush' ? [c.op.protocol] : [])),
         },
       );
@@ -305,6 +325,7 @@ export class Reconciler {
       return { ok: true, changed: changes.length > 0 };
     } catch (error) {
       this.needFullSync = true;
+      this.lastApplied = undefined;
       const failure = error instanceof ApplyFailure ? error : undefined;
       const reason = failure?.failure.reason ?? 'ApplyFailed';
       const message = failure?.failure.message ?? (error as Error).message;
@@ -325,6 +346,36 @@ export class Reconciler {
       );
       return { ok: false, changed: (failure?.undone.length ?? 0) > 0 };
     }
+  }
+
+  /**
+   * What an applied pass means for the conditions, with the HA role as it is now (a role that
+   * changed during the pass counts: the controller took or released the addresses meanwhile).
+   */
+  private appliedOutcome(applied: AppliedState, configChanged: boolean, repaired?: string): PassOutcome {
+    const ha = this.deps.ha?.();
+    const standby = ha && ha.role !== 'active' ? this.notServing(ha) : undefined;
+    const gatewayDown = this.gateways.filter((g) => !g.reachable);
+    const mustServeGateway = this.deps.readyRequiresGateway ?? ha !== undefined;
+    const blocking = applied.findings.find((f) => f.blocksTraffic);
+    return {
+      kind: 'applied',
+      summary: applied.summary,
+      problems: this.problems(),
+      ...(standby ? { standby } : {}),
+      ...(!standby && blocking
+        ? { unavailable: { reason: blocking.reason, message: blocking.message } }
+        : !standby && mustServeGateway && gatewayDown.length > 0
+          ? {
+              unavailable: {
+                reason: 'GatewayUnreachable',
+                message: `in place, but the gateway does not answer: ${gatewayDown.map((g) => g.gateway).join(', ')}`,
+              },
+            }
+          : {}),
+      ...(repaired ? { repaired } : {}),
+      configChanged,
+    };
   }
 
   private notServing(ha: HaStatus): { reason: string; message: string } {
@@ -361,7 +412,12 @@ export class Reconciler {
   }
 
   /** Logs what a successful pass changed; returns the drift repairs (a pass that was not a config change). */
-  private report(configChanged: boolean, changes: readonly Action[], notices: Notice[]): string[] {
+  private report(
+    configChanged: boolean,
+    changes: readonly Action[],
+    notices: Notice[],
+    followedRole: readonly Action[] = [],
+  ): string[] {
     const { log } = this.deps;
     const firstApply = !this.appliedOnce;
     this.appliedOnce = true;
@@ -379,6 +435,10 @@ export class Reconciler {
     }
     const repairs: string[] = [];
     for (const change of changes) {
+      if (followedRole.includes(change)) {
+        log.info({ kind: change.kind, ha: this.deps.ha?.()?.role }, `HA role followed: ${change.message}`);
+        continue;
+      }
       if (isEffect(change.kind)) {
         log.info({ kind: change.kind }, change.message);
         continue;
@@ -389,7 +449,9 @@ export class Reconciler {
     if (repairs.length > 0) {
       this.lastRepair = {
         time: rfc3339(this.now()),
-        changes: changes.filter((c) => !isEffect(c.kind)).map((c) => ({ kind: c.kind, message: c.message })),
+        changes: changes
+          .filter((c) => !isEffect(c.kind) && !followedRole.includes(c))
+          .map((c) => ({ kind: c.kind, message: c.message })),
       };
       notices.push({ type: 'Normal', reason: 'DriftRepaired', message: repairs.join('; ') });
     }
@@ -473,7 +535,7 @@ export class Reconciler {
         ? {
             programmed: {
               redirectRules: this.inForce?.redirectRules.length ?? 0,
-              mapElements: Object.fromEntries(this.committed.maps.map((m) => [m.name, m.elements.length])),
+              mapElements: Object.fromEntries(this.committed.maps.map((m) => [m.name, m.elements.size])),
             },
           }
         : {}),
@@ -506,8 +568,23 @@ export class Reconciler {
     sink.publish(this.snapshot);
   }
 
-  /** Publishes a snapshot without a pass (an HA role change between passes). */
+  /** Publishes a snapshot without a pass. */
   republish(notices: readonly Notice[] = []): void {
+    this.publish(notices, undefined);
+  }
+
+  /**
+   * Under HA, the role changed between passes and the addresses followed it: Available follows
+   * at once (the last pass verified everything else), and the pass that comes next confirms it.
+   * After a failed pass nothing is re-derived.
+   */
+  roleChanged(notices: readonly Notice[] = []): void {
+    if (this.lastApplied)
+      this.conditions = conditionsAfter(
+        this.conditions,
+        this.appliedOutcome(this.lastApplied, false),
+        this.now(),
+      );
     this.publish(notices, undefined);
   }
 

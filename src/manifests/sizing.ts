@@ -2,16 +2,19 @@
  * Resources for the router pod, from the number of redirect rules. The one place the sizing
  * formula lives: replace the per-rule figures here when new measurements come in.
  *
- * Figures behind it (Node 20, this repository's agent, measured with /usr/bin/time):
- * - the CLI at rest: 63 MB RSS;
- * - validating 19,999 rules: 113 MB from JSON (+2.5 KiB a rule), 229 MB from YAML (+8.3 KiB);
- *   rendering the nft batch from YAML: 259 MB (+9.8 KiB a rule);
+ * Figures behind it (Node 24, scripts/bench.sh's scale suite, 2026-12-02, docs/benchmarks.md;
+ * VmRSS / VmHWM of the agent, one-shot peaks by GNU time):
+ * - `run` at rest: 90 MiB with 10 rules, 185 MiB with 65,534, 271 MiB with 131,069 (about
+ *   1.4 KiB a rule over the base);
+ * - `apply` (the init container) of 131,069 rules from YAML: 451 MiB peak (about 2.7 KiB a rule
+ *   over a 95 MiB base); `validate` of the same: 208 MiB; `cleanup`: 223 MiB;
  * - the nft JSON batch, written to /tmp before every load: 75 bytes a rule;
- * - issue 15's scale run: apply peaked at 378 MB with 131,070 rules (+2.5 KiB a rule);
  * - @kubernetes/client-node for --report-status: +25 MB RSS after GC, +43 MB before the first
  *   collection (src/kube/clientNode.ts).
- * The peak (the limit) is parsing a YAML config, which both the init container and every reload
- * in `run` do; the steady state (the request) is the table model and the config held in memory.
+ * - `run` after ten one-rule reloads: 95 MiB with 10 rules, 299 MiB with 65,534, 388 MiB with
+ *   131,069 (about 2.3 KiB a rule: V8 keeps the heap a reload's parse grew);
+ * The limit covers the larger of the two containers' peaks, `apply`'s, with about 20 % to
+ * spare at 131,069 rules; the request is `run`'s memory after reloads.
  */
 
 export interface RouterResources {
@@ -25,10 +28,10 @@ const MIB = 1024 * 1024;
 const KIB = 1024;
 
 export const SIZING = {
-  baseRequestBytes: 64 * MIB,
-  requestBytesPerRule: 3 * KIB,
-  baseLimitBytes: 256 * MIB,
-  limitBytesPerRule: 10 * KIB,
+  baseRequestBytes: 96 * MIB,
+  requestBytesPerRule: 2.25 * KIB,
+  baseLimitBytes: 192 * MIB,
+  limitBytesPerRule: 2.75 * KIB,
   statusClientBytes: 48 * MIB,
   baseTmpBytes: 16 * MIB,
   /** Three times the batch size a rule takes: a load and a rollback listing can overlap. */

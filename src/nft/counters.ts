@@ -1,30 +1,37 @@
-/** Reads the per-element counters of the redirect maps: connections per (protocol, port). */
-import { CommandError, type Runner } from '../system/command.js';
-import { readListing } from './listing.js';
+/**
+ * Reads the per-element counters of the redirect maps: connections per (protocol, port). The
+ * listing is walked element by element (scan.ts) into one typed array per family indexed by
+ * the packed key, so reading 131,069 counters leaves no object per element behind.
+ */
+import type { Runner } from '../system/command.js';
 import { TABLE_NAME } from './model.js';
-import type { NftListing } from './nft.js';
+import { listMapText } from './nft.js';
+import { KEY_PROTOCOLS, packKey } from './packed.js';
+import { scanListing } from './scan.js';
+
+/** Slots of a per-family count table: every (protocol, port) key. */
+export const KEY_SPACE = KEY_PROTOCOLS.length * 65_536;
 
 /**
- * Keyed `family/protocol/port`; missing maps read as empty. `maps` names the counted map of
- * each family (the plan's business, so nft does not need to know the layout).
+ * Connections by family, each a KEY_SPACE-long array indexed by `packKey(protocol, port)`.
+ * A family whose map is missing is left out. `maps` names the counted map of each family (the
+ * plan's business, so nft does not need to know the layout).
  */
 export async function readRedirectCounters(
   runner: Runner,
   maps: readonly { readonly family: 4 | 6; readonly name: string }[],
-): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
+  signal?: AbortSignal,
+): Promise<Map<4 | 6, Float64Array>> {
+  const counts = new Map<4 | 6, Float64Array>();
   for (const { family, name } of maps) {
-    let out: string;
-    try {
-      out = await runner.run(['nft', '-j', 'list', 'map', 'inet', TABLE_NAME, name]);
-    } catch (error) {
-      if (error instanceof CommandError) continue;
-      throw error;
-    }
-    const raw = (JSON.parse(out) as { nftables?: NftListing }).nftables ?? [];
-    for (const map of readListing(raw).maps)
-      for (const e of map.elements)
-        counts.set(`${family}/${String(e.key[0])}/${String(e.key[1])}`, e.packets ?? 0);
+    const text = await listMapText(runner, 'inet', TABLE_NAME, name, signal);
+    if (text === undefined) continue;
+    const table = new Float64Array(KEY_SPACE);
+    scanListing(text, (_map, key, _value, packets) => {
+      const slot = packKey(key[0], key[1]);
+      if (slot !== undefined) table[slot] = packets ?? 0;
+    });
+    counts.set(family, table);
   }
   return counts;
 }

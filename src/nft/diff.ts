@@ -3,42 +3,82 @@
  * kube-proxy's nftables mode does: map elements added/removed one by one (so unchanged
  * elements keep their counters and established flows are never touched), and only chains
  * whose rules changed are flushed and refilled. Any change to the set of maps or chains
- * falls back to full replacement. One batch, so it applies atomically.
+ * falls back to full replacement. One batch, so it applies atomically; its inverse comes with it.
+ *
+ * Elements are compared packed (two sorted arrays merged once), so a one-rule change at 131,069
+ * rules allocates only what the batch holds.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { type NftJsonBatch, replaceTableBatch } from './json.js';
-import type { MapElement, NftChain, NftMap, NftTable } from './model.js';
+import { type NftJsonBatch, type NftJsonCommand, replaceTableBatch } from './json.js';
+import type { MapElement, NftChain } from './model.js';
+import {
+  type AnyTable,
+  keyPort,
+  keyProtocol,
+  type PackedElements,
+  type PackedMap,
+  packTable,
+  type TableModel,
+} from './packed.js';
 
-const keyOf = (e: MapElement): string => e[0].join('\u0000');
-
-function sameShape(a: NftTable, b: NftTable): boolean {
-  const maps = (t: NftTable) => t.maps.map((m) => [m.name, m.type, m.map, m.counter]);
-  const chains = (t: NftTable) => t.chains.map((c) => [c.name, c.type, c.hook, c.prio, c.policy]);
+function sameShape(a: AnyTable, b: AnyTable): boolean {
+  const maps = (t: AnyTable) => t.maps.map((m) => [m.name, m.type, m.map, m.counter]);
+  const chains = (t: AnyTable) => t.chains.map((c) => [c.name, c.type, c.hook, c.prio, c.policy]);
   return a.name === b.name && isDeepStrictEqual(maps(a), maps(b)) && isDeepStrictEqual(chains(a), chains(b));
 }
 
-interface ElementChange {
-  readonly commands: Record<string, unknown>[];
-  readonly removed: number;
-  readonly added: number;
+/** What changed in one map, going from `before` to `after`. */
+export interface ElementChanges {
+  readonly map: string;
+  /** Keys in `before` whose value differs in `after`, or that `after` lacks. */
+  readonly removed: readonly (readonly [string, number])[];
+  /** Elements of `after` that `before` lacks or holds with another value. */
+  readonly added: readonly MapElement[];
 }
 
-function elementCommands(table: NftTable, before: NftMap, after: NftMap): ElementChange {
-  const old = new Map(before.elements.map((e) => [keyOf(e), e]));
-  const next = new Map(after.elements.map((e) => [keyOf(e), e]));
-  const removed = before.elements.filter((e) => !isDeepStrictEqual(next.get(keyOf(e))?.[1], e[1]));
-  const added = after.elements.filter((e) => !isDeepStrictEqual(old.get(keyOf(e))?.[1], e[1]));
-  const id = { family: table.family, table: table.name, name: after.name };
-  const commands: Record<string, unknown>[] = [];
+/** One merge of two sorted packed maps. */
+export function elementChanges(map: string, before: PackedElements, after: PackedElements): ElementChanges {
+  const removed: (readonly [string, number])[] = [];
+  const added: MapElement[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < before.size || j < after.size) {
+    const a = i < before.size ? before.keyAt(i) : Number.POSITIVE_INFINITY;
+    const b = j < after.size ? after.keyAt(j) : Number.POSITIVE_INFINITY;
+    if (a < b) {
+      removed.push([keyProtocol(a), keyPort(a)]);
+      i++;
+    } else if (b < a) {
+      added.push(after.elementAt(j));
+      j++;
+    } else {
+      if (before.valueAt(i) !== after.valueAt(j)) {
+        removed.push([keyProtocol(a), keyPort(a)]);
+        added.push(after.elementAt(j));
+      }
+      i++;
+      j++;
+    }
+  }
+  return { map, removed, added };
+}
+
+function elementCommands(table: AnyTable, change: ElementChanges): NftJsonCommand[] {
+  const id = { family: table.family, table: table.name, name: change.map };
+  const commands: NftJsonCommand[] = [];
   // A key that changes value must be deleted before it is added again: "add" of an existing key fails.
-  if (removed.length > 0)
-    commands.push({ delete: { element: { ...id, elem: removed.map((e) => ({ concat: [...e[0]] })) } } });
-  if (added.length > 0)
-    commands.push({ add: { element: { ...id, elem: added.map((e) => [{ concat: [...e[0]] }, e[1]]) } } });
-  return { commands, removed: removed.length, added: added.length };
+  if (change.removed.length > 0)
+    commands.push({
+      delete: { element: { ...id, elem: change.removed.map((key) => ({ concat: [...key] })) } },
+    });
+  if (change.added.length > 0)
+    commands.push({
+      add: { element: { ...id, elem: change.added.map(([key, value]) => [{ concat: [...key] }, value]) } },
+    });
+  return commands;
 }
 
-function chainCommands(table: NftTable, before: NftChain, after: NftChain): Record<string, unknown>[] {
+function chainCommands(table: AnyTable, before: NftChain, after: NftChain): NftJsonCommand[] {
   if (isDeepStrictEqual(before.rules, after.rules)) return [];
   const base = { family: table.family, table: table.name };
   return [
@@ -58,33 +98,85 @@ function chainCommands(table: NftTable, before: NftChain, after: NftChain): Reco
 
 export interface TableUpdate {
   readonly batch: NftJsonBatch;
+  /** The batch that takes this one back (the previous table), of the same kind. */
+  readonly undo: NftJsonBatch;
   readonly kind: 'none' | 'incremental' | 'replace';
   readonly summary: string;
+  /** Per map, what an incremental batch deletes and adds (empty for the other kinds). */
+  readonly elements: readonly ElementChanges[];
 }
 
-export function diffTables(committed: NftTable | undefined, desired: NftTable): TableUpdate {
+const EMPTY: NftJsonBatch = { nftables: [] };
+const withMeta = (commands: NftJsonCommand[]): NftJsonBatch => ({
+  nftables: [{ metainfo: { json_schema_version: 1 } }, ...commands],
+});
+
+function packed(table: AnyTable): TableModel {
+  const model = packTable(table);
+  if (!model) throw new Error(`table ${table.name} has map elements the model cannot hold`);
+  return model;
+}
+
+export function diffTables(committed: AnyTable | undefined, desired: AnyTable): TableUpdate {
   if (!committed || !sameShape(committed, desired)) {
-    return { batch: replaceTableBatch(desired), kind: 'replace', summary: 'table replaced' };
+    return {
+      batch: replaceTableBatch(packed(desired)),
+      undo: committed ? replaceTableBatch(packed(committed)) : { nftables: [] },
+      kind: 'replace',
+      summary: 'table replaced',
+      elements: [],
+    };
   }
-  const commands: Record<string, unknown>[] = [];
+  const before = packed(committed);
+  const after = packed(desired);
+  const forward: NftJsonCommand[] = [];
+  const backward: NftJsonCommand[] = [];
+  const elements: ElementChanges[] = [];
   let added = 0;
   let removed = 0;
-  desired.maps.forEach((map, i) => {
-    const change = elementCommands(desired, committed.maps[i]!, map);
-    commands.push(...change.commands);
-    added += change.added;
-    removed += change.removed;
+  after.maps.forEach((map, i) => {
+    const old = before.maps[i] as PackedMap;
+    const change = elementChanges(map.name, old.elements, map.elements);
+    if (change.added.length === 0 && change.removed.length === 0) return;
+    elements.push(change);
+    forward.push(...elementCommands(after, change));
+    backward.push(...elementCommands(after, elementChanges(map.name, map.elements, old.elements)));
+    added += change.added.length;
+    removed += change.removed.length;
   });
   let chainsChanged = 0;
   desired.chains.forEach((chain, i) => {
-    const update = chainCommands(desired, committed.chains[i]!, chain);
-    if (update.length > 0) chainsChanged++;
-    commands.push(...update);
+    const old = committed.chains[i] as NftChain;
+    const update = chainCommands(desired, old, chain);
+    if (update.length === 0) return;
+    chainsChanged++;
+    forward.push(...update);
+    backward.push(...chainCommands(desired, chain, old));
   });
-  if (commands.length === 0) return { batch: { nftables: [] }, kind: 'none', summary: 'no change' };
+  if (forward.length === 0)
+    return { batch: EMPTY, undo: EMPTY, kind: 'none', summary: 'no change', elements };
   return {
-    batch: { nftables: [{ metainfo: { json_schema_version: 1 } }, ...commands] },
+    batch: withMeta(forward),
+    undo: withMeta(backward),
     kind: 'incremental',
     summary: `map elements: ${added} added, ${removed} removed; ${chainsChanged} chain(s) rewritten`,
+    elements,
   };
+}
+
+/**
+ * Keys whose mapping a change from `before` to `after` ends or alters, in one map: what the
+ * conntrack step flushes. Works on either kind of table (the committed model is packed).
+ */
+export function changedKeys(
+  before: AnyTable | undefined,
+  after: AnyTable,
+  map: string,
+): readonly (readonly [string, number])[] {
+  const from = before ? packed(before).maps.find((m) => m.name === map) : undefined;
+  if (!from) return [];
+  const to = packed(after).maps.find((m) => m.name === map);
+  return to
+    ? elementChanges(map, from.elements, to.elements).removed
+    : [...from.elements].map(([key]) => key);
 }

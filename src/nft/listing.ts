@@ -47,8 +47,17 @@ export interface Listing {
 
 const OTHER_KINDS = ['set', 'counter', 'quota', 'ct helper', 'limit', 'flowtable'] as const;
 
-const objectsOf = (listing: NftListing, kind: string): Raw[] =>
-  listing.flatMap((entry) => (kind in entry ? [entry[kind] as Raw] : []));
+const objectsOf = (listing: NftListing, kind: string, table?: string): Raw[] =>
+  listing.flatMap((entry) => {
+    const object = entry[kind] as Raw | undefined;
+    return object && (table === undefined || object.table === undefined || object.table === table)
+      ? [object]
+      : [];
+  });
+
+/** Whether the listing holds the table (a shape listing covers every table of the family). */
+export const hasTable = (listing: NftListing, name: string): boolean =>
+  listing.some((entry) => (entry.table as Raw | undefined)?.name === name);
 
 function element(raw: unknown): ListedElement {
   const [key, value] = Array.isArray(raw) ? (raw as [unknown, unknown]) : [raw, undefined];
@@ -59,9 +68,10 @@ function element(raw: unknown): ListedElement {
   return { key: parts, value, ...(typeof packets === 'number' ? { packets } : {}) };
 }
 
-export function readListing(listing: NftListing): Listing {
+/** The listing's objects, only those of `table` when given (a listing of several tables). */
+export function readListing(listing: NftListing, table?: string): Listing {
   return {
-    maps: objectsOf(listing, 'map').map((m) => ({
+    maps: objectsOf(listing, 'map', table).map((m) => ({
       name: String(m.name),
       type: m.type,
       map: m.map,
@@ -69,20 +79,20 @@ export function readListing(listing: NftListing): Listing {
         Array.isArray(m.stmt) && m.stmt.some((s) => typeof s === 'object' && s !== null && 'counter' in s),
       elements: ((m.elem as unknown[] | undefined) ?? []).map(element),
     })),
-    chains: objectsOf(listing, 'chain').map((c) => ({
+    chains: objectsOf(listing, 'chain', table).map((c) => ({
       name: String(c.name),
       type: c.type,
       hook: c.hook,
       prio: c.prio,
       policy: c.policy,
     })),
-    rules: objectsOf(listing, 'rule').map((r) => ({
+    rules: objectsOf(listing, 'rule', table).map((r) => ({
       chain: String(r.chain),
       expr: r.expr,
       ...(typeof r.comment === 'string' ? { comment: r.comment } : {}),
     })),
     others: OTHER_KINDS.flatMap((kind) =>
-      objectsOf(listing, kind).map((o) => ({ kind, name: String(o.name) })),
+      objectsOf(listing, kind, table).map((o) => ({ kind, name: String(o.name) })),
     ),
   };
 }

@@ -255,6 +255,7 @@ function replyRouting(
 export function planRouter(config: RouterConfig, options: PlanOptions, facts: PlanFacts = {}): RouterPlan {
   const families = familiesOf(config);
   const reply = replyRouting(options, facts, families);
+  let table: NftTable | undefined;
   return {
     link: linkPlan(config, options, facts),
     clusterInterface: options.clusterInterface,
@@ -270,6 +271,11 @@ export function planRouter(config: RouterConfig, options: PlanOptions, facts: Pl
     replyRules: reply.rules,
     masterHostRoutes: facts.masterAddresses ? 'listed' : 'unknown',
     replyPrefixes: facts.clusterPrefixes ? 'listed' : 'unknown',
-    table: planRuleset(config, options),
+    // Rendered on first use: a pass that trusts its committed table, or the sysctl poll, never
+    // needs the whole ruleset (131,069 elements at the largest config).
+    get table() {
+      table ??= planRuleset(config, options);
+      return table;
+    },
   };
 }

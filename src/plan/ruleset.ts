@@ -7,6 +7,7 @@ import type { AgentOptions, Family, Protocol, RedirectRule, RouterConfig } from 
 import { type Sysctl, sysctl } from '../link/sysctl.js';
 import type { MapElement, NftChain, NftExpr, NftMap, NftRule, NftStatement, NftTable } from '../nft/model.js';
 import { TABLE_NAME } from '../nft/model.js';
+import type { AnyTable } from '../nft/packed.js';
 
 const PROTOCOL_ORDER: Record<Protocol, number> = { tcp: 0, udp: 1, sctp: 2 };
 const FAMILY_SUFFIX: Record<Family, string> = { 4: '4', 6: '6' };
@@ -327,14 +328,13 @@ export const targetKey = (protocol: string, port: number): string => `${protocol
  * undefined when the table serves no such family. It reads a listed table as well as a rendered
  * one, so the conntrack step can tell what a pass changes for established flows.
  */
-export function redirectTargets(table: NftTable, family: Family): RedirectTargets | undefined {
-  const addresses = table.maps.find((m) => m.name === addressMapName(family));
+export function redirectTargets(table: AnyTable, family: Family): RedirectTargets | undefined {
+  const maps: readonly { name: string; elements: Iterable<MapElement> }[] = table.maps;
+  const addresses = maps.find((m) => m.name === addressMapName(family));
   if (!addresses) return undefined;
-  const ports = new Map(
-    (table.maps.find((m) => m.name === portMapName(family))?.elements ?? []).map(
-      ([key, value]) => [targetKey(key[0], key[1]), value] as const,
-    ),
-  );
+  const ports = new Map<string, MapElement[1]>();
+  for (const [key, value] of maps.find((m) => m.name === portMapName(family))?.elements ?? [])
+    ports.set(targetKey(key[0], key[1]), value);
   const rules = new Map<string, RedirectTarget>();
   for (const [key, value] of addresses.elements) {
     const id = targetKey(key[0], key[1]);

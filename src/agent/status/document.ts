@@ -1,14 +1,16 @@
 /**
  * The /status document: a summary by default (counts, conditions, the rules with the most
  * connections), pages or filters for the rest. Built from the last snapshot and the cached
- * counters: answering it never starts a process, whatever the rule count.
+ * counters: answering it never starts a process, and its cost is one pass over the rules
+ * without allocating per rule (the top rules are selected, not sorted), whatever the rule count.
  *   ?rules=top (default)          the TOP_RULES rules with the most connections
  *   ?rules=all&offset=N&limit=M   every rule in protocol, port order, a page at a time (limit ≤ MAX_PAGE)
  *   ?protocol=tcp&port=80         filters (with either)
  */
+import type { RedirectRule } from '../../config/model.js';
 import type { Condition } from '../conditions.js';
-import type { RuleConnections } from '../metrics.js';
 import type { Repair } from '../reconciler.js';
+import type { RuleCounts } from './counters.js';
 import type { StatusSnapshot } from './snapshot.js';
 
 export const TOP_RULES = 20;
@@ -17,7 +19,7 @@ export const MAX_PAGE = 1_000;
 export interface StatusDocumentInput {
   readonly snapshot: StatusSnapshot;
   readonly conditions: readonly Condition[];
-  readonly rules: readonly RuleConnections[];
+  readonly rules: RuleCounts;
   readonly configSource: string;
   readonly configIssues: readonly string[];
   readonly lastRepair: Repair | null;
@@ -31,27 +33,60 @@ function integer(text: string | null, fallback: number, max: number): number {
   return Math.min(Number(text), max);
 }
 
+/** Indexes of the `count` rules with the most connections among `candidates`, most first (ties: protocol, port order). */
+function topRules(rules: RuleCounts, candidates: Iterable<number>, count: number): number[] {
+  const top: number[] = [];
+  const counts: number[] = [];
+  for (const i of candidates) {
+    const c = rules.connections(i);
+    if (top.length === count && c <= (counts[count - 1] as number)) continue;
+    let at = top.length;
+    while (at > 0 && (counts[at - 1] as number) < c) at--;
+    top.splice(at, 0, i);
+    counts.splice(at, 0, c);
+    if (top.length > count) {
+      top.pop();
+      counts.pop();
+    }
+  }
+  return top;
+}
+
+function* matching(rules: RuleCounts, protocol: string | undefined, port: string | null): Generator<number> {
+  for (let i = 0; i < rules.size; i++) {
+    if (protocol !== undefined || port !== null) {
+      const rule = rules.rule(i);
+      if (protocol !== undefined && rule.protocol !== protocol) continue;
+      if (port !== null && String(rule.port) !== port) continue;
+    }
+    yield i;
+  }
+}
+
 export function statusDocument(input: StatusDocumentInput): Record<string, unknown> {
-  const { snapshot, query } = input;
+  const { snapshot, query, rules } = input;
   const protocol = query.get('protocol')?.toLowerCase();
   const port = query.get('port');
-  let rules = input.rules.filter(
-    (r) =>
-      (protocol === undefined || r.rule.protocol === protocol) &&
-      (port === null || String(r.rule.port) === port),
-  );
   const all = query.get('rules') === 'all';
   const offset = all ? integer(query.get('offset'), 0, Number.MAX_SAFE_INTEGER) : 0;
   const limit = all ? integer(query.get('limit'), MAX_PAGE, MAX_PAGE) : TOP_RULES;
-  const matched = rules.length;
-  if (!all) {
-    // Stable: equal counts keep protocol, port order.
-    rules = rules
-      .map((r, i) => ({ r, i }))
-      .sort((a, b) => b.r.connections - a.r.connections || a.i - b.i)
-      .map((x) => x.r);
+  let matched = 0;
+  let page: number[];
+  if (all) {
+    page = [];
+    for (const i of matching(rules, protocol, port)) {
+      if (matched >= offset && page.length < limit) page.push(i);
+      matched++;
+    }
+  } else {
+    const counted = (function* () {
+      for (const i of matching(rules, protocol, port)) {
+        matched++;
+        yield i;
+      }
+    })();
+    page = topRules(rules, counted, limit);
   }
-  const page = rules.slice(offset, offset + limit);
   return {
     apiVersion: 'network.operator.openshift.io/v1',
     kind: 'EgressRouterAgentStatus',
@@ -63,14 +98,15 @@ export function statusDocument(input: StatusDocumentInput): Record<string, unkno
     interface: snapshot.interface ?? null,
     gateways: snapshot.gateways,
     ...(snapshot.ha ? { ha: snapshot.ha } : {}),
-    rules: page.map(({ rule, connections }) => ({ ...ruleFields(rule), connections })),
+    rules: page.map((i) => ({ ...ruleFields(rules.rule(i)), connections: rules.connections(i) })),
     ruleSummary: {
-      total: input.rules.length,
+      total: rules.size,
       matched,
       shown: page.length,
       offset,
       order: all ? 'protocol, port' : 'connections, most first',
       more: offset + page.length < matched,
+      countedAt: rules.readAt === undefined ? null : new Date(rules.readAt).toISOString(),
     },
     programmed: snapshot.programmed ?? null,
     lastApplyTime: snapshot.lastSuccessfulSync ?? null,
@@ -79,7 +115,7 @@ export function statusDocument(input: StatusDocumentInput): Record<string, unkno
   };
 }
 
-function ruleFields(rule: RuleConnections['rule']) {
+function ruleFields(rule: RedirectRule) {
   return {
     protocol: rule.protocol,
     port: rule.port,

@@ -9,7 +9,7 @@
  * out purely from the table as committed or listed (the observation) against the planned one.
  */
 import type { Family } from '../../config/model.js';
-import type { NftTable } from '../../nft/model.js';
+import { type AnyTable, plannedFrom } from '../../nft/packed.js';
 import { type RedirectTarget, type RedirectTargets, redirectTargets } from '../../plan/ruleset.js';
 import type { Action } from '../actions.js';
 import type { Step, StepInput } from './step.js';
@@ -83,9 +83,9 @@ function familyFlushes(
  * of each family is suspect.
  */
 export function conntrackFlushes(
-  before: NftTable | undefined,
+  before: AnyTable | undefined,
   present: boolean,
-  after: NftTable,
+  after: AnyTable,
   flushTcp: boolean,
 ): Flush[] {
   const flushes: Flush[] = [];
@@ -139,6 +139,9 @@ export const conntrackStep: Step = {
   reason: 'NftablesFailed',
   converge(input) {
     const table = input.observed.table;
+    // The committed table of this very config, trusted: no mapping changed (and no need to walk
+    // every element of both tables on a quiet pass).
+    if (table.trusted && plannedFrom(table.model, input.config, input.options)) return { actions: [] };
     const flushes = conntrackFlushes(
       table.model,
       table.present,

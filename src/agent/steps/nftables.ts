@@ -1,12 +1,16 @@
 /**
  * The nftables table, in one transaction. With a trusted committed table (run mode, nothing
- * suggests the kernel changed) only the difference is sent, and its inverse is the undo: a
- * reload of one rule at 65,535 rules costs what it costs at 10. Otherwise the kernel's table (as
- * listed) is diffed the same way, or replaced whole when its shape differs. A full load is checked
- * with `nft -c` before anything in the pass is touched; every load is read back and compared.
+ * suggests the kernel changed) that was planned from this very config, there is nothing to do and
+ * the table is not even rendered; with another config, only the difference is sent and its
+ * inverse is the undo: a reload of one rule at 65,535 rules costs what it costs at 10. Otherwise
+ * the kernel's table (read into the model) is diffed the same way, or replaced whole when its
+ * shape differs. A full load is checked with `nft -c` before anything in the pass is touched;
+ * every load is read back (src/nft/verify.ts).
  */
 import { diffTables } from '../../nft/diff.js';
 import { deleteTableBatch, type NftJsonBatch, replaceTableBatch } from '../../nft/json.js';
+import { TABLE_NAME } from '../../nft/model.js';
+import { packTable, plannedFrom, type TableModel } from '../../nft/packed.js';
 import { batchFromListing } from '../../nft/restore.js';
 import type { Action } from '../actions.js';
 import type { Step, StepInput } from './step.js';
@@ -30,28 +34,41 @@ function loadAction(
   };
 }
 
+/** The plan's table, packed (once per plan): loads and diffs are written from packed elements. */
+function desiredOf(input: StepInput): TableModel {
+  const desired = packTable(input.plan.table);
+  if (!desired) throw new Error('the planned table has elements the model cannot hold');
+  return desired;
+}
+
 function converge(input: StepInput): Action[] {
-  const desired = input.plan.table;
-  const label = `table ${desired.family} ${desired.name}`;
   const observed = input.observed.table;
+  const label = `table inet ${observed.model?.name ?? TABLE_NAME}`;
+  if (observed.trusted && plannedFrom(observed.model, input.config, input.options)) return [];
   if (observed.trusted && observed.model) {
-    const update = diffTables(observed.model, desired);
+    const update = diffTables(observed.model, desiredOf(input));
     if (update.kind === 'none') return [];
-    const undo = diffTables(desired, observed.model);
     const message =
       update.kind === 'incremental' ? `updated ${label}: ${update.summary}` : `replaced ${label}`;
-    return [loadAction(label, message, update.batch, undo.batch, update.kind === 'replace')];
+    return [loadAction(label, message, update.batch, update.undo, update.kind === 'replace')];
   }
   if (observed.present && observed.differences.length === 0) return []; // Already right: counters and all.
+  const desired = desiredOf(input);
+  if (!observed.present)
+    return [
+      loadAction(label, `loaded ${label}`, replaceTableBatch(desired), deleteTableBatch(desired), true),
+    ];
+  const why = `${observed.differences[0]}${observed.differences.length > 1 ? `, and ${observed.differences.length - 1} more` : ''}`;
+  const update = observed.model ? diffTables(observed.model, desired) : undefined;
+  if (update?.kind === 'incremental')
+    return [
+      loadAction(label, `repaired ${label}: ${update.summary} (${why})`, update.batch, update.undo, false),
+    ];
   const undo = observed.listing
     ? batchFromListing(desired.family, desired.name, observed.listing)
-    : deleteTableBatch(desired);
-  if (!observed.present)
-    return [loadAction(label, `loaded ${label}`, replaceTableBatch(desired), undo, true)];
-  const update = observed.model ? diffTables(observed.model, desired) : undefined;
-  const why = `${observed.differences[0]}${observed.differences.length > 1 ? `, and ${observed.differences.length - 1} more` : ''}`;
-  if (update?.kind === 'incremental')
-    return [loadAction(label, `repaired ${label}: ${update.summary} (${why})`, update.batch, undo, false)];
+    : observed.model
+      ? replaceTableBatch(observed.model)
+      : deleteTableBatch(desired);
   return [loadAction(label, `replaced ${label} (${why})`, replaceTableBatch(desired), undo, true)];
 }
 
@@ -61,7 +78,7 @@ export const nftablesStep: Step = {
   converge: (input) => ({ actions: converge(input) }),
   remove({ observed }) {
     if (!observed.table.present) return [];
-    const name = observed.table.model?.name ?? 'egress_router';
+    const name = observed.table.model?.name ?? TABLE_NAME;
     return [
       {
         step: STEP,

@@ -5,8 +5,8 @@
  * module and one registry entry.
  */
 import type { RouterConfig } from '../../config/model.js';
-import type { NftTable } from '../../nft/model.js';
 import type { NftListing } from '../../nft/nft.js';
+import type { TableModel } from '../../nft/packed.js';
 import type { PlanFacts, RouterPlan } from '../../plan/routerPlan.js';
 import type { Action } from '../actions.js';
 import type { ApplyOptions } from '../context.js';
@@ -15,13 +15,18 @@ import type { FailureReason } from '../stepError.js';
 
 /** The nftables table as last known: what this process committed, or what the kernel listed. */
 export interface TableObservation {
-  /** The kernel's table in the agent's model; undefined when absent or not representable. */
-  readonly model?: NftTable;
+  /**
+   * The kernel's table in the agent's model (packed: `model.maps[i].elements` is a
+   * `PackedElements`, iterable as `[[protocol, port], value]`, with `size` and `get(protocol,
+   * port)`; `changedKeys(model, plan.table, map)` in src/nft/diff.ts lists the keys whose mapping
+   * a plan changes); undefined when absent or not representable.
+   */
+  readonly model?: TableModel;
   /** Whether the table exists in the kernel. */
   readonly present: boolean;
   /** Differences between the kernel's table and the desired one (empty when unknown or equal). */
   readonly differences: readonly string[];
-  /** The raw listing, for a rollback that restores exactly what was there. */
+  /** The raw listing, only for a table the model cannot hold: a rollback restores it exactly. */
   readonly listing?: NftListing;
   /** True when `model` is what this process committed and nothing suggests the kernel changed. */
   readonly trusted: boolean;

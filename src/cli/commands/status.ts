@@ -3,6 +3,7 @@ import { deprecationWarnings, flagHelp, STATUS_FLAGS } from '../flags.js';
 import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type Io, UsageError } from '../io.js';
 import { healthAddrFrom, parseCommandArgs } from '../options.js';
 import { age, outputFormat, render, table } from '../output.js';
+import { fetchStatus } from '../statusFetch.js';
 
 export const STATUS_HELP = `Usage: egress-router-agent status [options]
 
@@ -11,7 +12,9 @@ Asks a running agent (run mode) for its status (GET /status).
   -o wide   the same with the transition times, the rules' families, then the interface, the
             gateways, the last apply and repair, and the agent's version
   -o json   the status document as the agent serves it; -o yaml the same as YAML
-Exit 0 when Available is True, 1 otherwise, 2 when the agent cannot be reached.
+Exit 0 when Available is True, 1 otherwise (also when the agent answers with an error, or
+not within 30 s once connected: slow is not unreachable), 2 when it cannot be reached
+(no connection within 3 s).
 Run it where the agent's health address is reachable (inside the pod: kubectl exec, or
 ip netns exec).
 
@@ -143,17 +146,21 @@ export async function statusCommand(argv: readonly string[], io: Io): Promise<nu
   for (const warning of deprecationWarnings(STATUS_FLAGS, values)) io.err(`warning: ${warning}\n`);
   const addr = healthAddrFrom(values['health-addr']);
   const url = urlFor(addr.host, addr.port);
+  const answer = await fetchStatus(url);
+  if (answer.kind === 'unreachable') {
+    io.err(`cannot reach the agent at ${url}: ${answer.message}\n`);
+    return EXIT_INVALID;
+  }
+  if (answer.kind !== 'ok') {
+    io.err(`the agent at ${url} did not give its status: ${answer.message}\n`);
+    return EXIT_FAILURE;
+  }
   let doc: StatusDocument;
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    doc = (await response.json()) as StatusDocument;
-  } catch (error) {
-    const cause = (error as Error).cause;
-    io.err(
-      `cannot reach the agent at ${url}: ${cause instanceof Error ? cause.message : (error as Error).message}\n`,
-    );
-    return EXIT_INVALID;
+    doc = JSON.parse(answer.body) as StatusDocument;
+  } catch {
+    io.err(`the agent at ${url} answered something that is not a status document\n`);
+    return EXIT_FAILURE;
   }
   const now = new Date();
   io.out(

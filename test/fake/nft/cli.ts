@@ -1,13 +1,13 @@
 /**
  * The `nft` command line the agent uses: `-j -f FILE` (one atomic JSON batch; the file is read
  * from disk, as nft 1.0.6 cannot read JSON from a pipe), `-c` (check only), `-j list table|map`,
- * `list tables`, `delete table`. A commit tells `nft monitor` what changed and ends with
+ * `-j [-t] list ruleset [FAMILY]` (-t: no elements), `list tables`, `delete table`. A commit tells `nft monitor` what changed and ends with
  * `# new generation N by process PID (nft)`.
  */
 import { readFileSync } from 'node:fs';
 import type { ProgramResult } from '../program.js';
 import type { Netns } from '../state.js';
-import { listSet, listTable } from './listing.js';
+import { listRuleset, listSet, listTable } from './listing.js';
 import { NftError } from './ruleset.js';
 import { tableBlock } from './text.js';
 
@@ -58,6 +58,7 @@ function runFile(ns: Netns, path: string, json: boolean, check: boolean, pid: nu
 export function runNft(ns: Netns, args: readonly string[], pid: number): ProgramResult {
   let json = false;
   let check = false;
+  let terse = false;
   let file: string | undefined;
   let i = 0;
   for (; i < args.length; i++) {
@@ -65,7 +66,8 @@ export function runNft(ns: Netns, args: readonly string[], pid: number): Program
     if (arg === '-j' || arg === '--json') json = true;
     else if (arg === '-c' || arg === '--check') check = true;
     else if (arg === '-f' || arg === '--file') file = args[++i];
-    else if (arg === '-a' || arg === '-n' || arg === '-s' || arg === '-t') continue;
+    else if (arg === '-t' || arg === '--terse') terse = true;
+    else if (arg === '-a' || arg === '-n' || arg === '-s') continue;
     else break;
   }
   if (file !== undefined) return runFile(ns, file, json, check, pid);
@@ -77,7 +79,15 @@ export function runNft(ns: Netns, args: readonly string[], pid: number): Program
   if (verb === 'list' && what === 'table') {
     const t = ns.nft.table(family, table);
     if (!t) return lineError('No such file or directory', words, 3);
-    return ok(json ? listTable(t) : tableBlock(t));
+    return ok(json ? listTable(t, terse) : tableBlock(t));
+  }
+  if (verb === 'list' && what === 'ruleset' && json) {
+    return ok(
+      listRuleset(
+        ns.nft.tables.filter((t) => family === '' || t.family === family),
+        terse,
+      ),
+    );
   }
   if (verb === 'list' && (what === 'map' || what === 'set')) {
     const t = ns.nft.table(family, table);

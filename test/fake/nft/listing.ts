@@ -25,8 +25,9 @@ export function tableJson(t: NftTableState): Json {
   return { table: { family: t.family, name: t.name, handle: t.handle } };
 }
 
-export function setJson(t: NftTableState, s: NftSet): Json {
-  const elements = [...s.elements.values()].reverse().map((e) => {
+/** A set's JSON; `terse` (nft -t) leaves its elements out. */
+export function setJson(t: NftTableState, s: NftSet, terse = false): Json {
+  const elements = (terse ? [] : [...s.elements.values()]).reverse().map((e) => {
     const key = s.counter ? { elem: { val: e.key, counter: { packets: e.packets, bytes: e.bytes } } } : e.key;
     return s.kind === 'map' ? [key, e.value] : key;
   });
@@ -71,16 +72,23 @@ function ruleJson(t: NftTableState, c: NftChainState, r: NftRuleState): Json {
   };
 }
 
-/** `nft -j list table FAMILY NAME`. */
-export function listTable(t: NftTableState): string {
-  const objects = [
-    METAINFO,
+function tableObjects(t: NftTableState, terse: boolean): Json[] {
+  return [
     tableJson(t),
-    ...t.sets.map((s) => setJson(t, s)),
+    ...t.sets.map((s) => setJson(t, s, terse)),
     ...t.chains.map((c) => chainJson(t, c)),
     ...t.chains.flatMap((c) => c.rules.map((r) => ruleJson(t, c, r))),
   ];
-  return `${nftJson({ nftables: objects })}\n`;
+}
+
+/** `nft -j [-t] list table FAMILY NAME`. */
+export function listTable(t: NftTableState, terse = false): string {
+  return `${nftJson({ nftables: [METAINFO, ...tableObjects(t, terse)] })}\n`;
+}
+
+/** `nft -j [-t] list ruleset [FAMILY]`: every table (of the family), one after the other. */
+export function listRuleset(tables: readonly NftTableState[], terse = false): string {
+  return `${nftJson({ nftables: [METAINFO, ...tables.flatMap((t) => tableObjects(t, terse))] })}\n`;
 }
 
 /** `nft -j list map|set FAMILY TABLE NAME`. */

@@ -3,7 +3,6 @@
 // (and rejoins cleanly), a lost interface is a fault, and keepalived never outlives the process
 // that started it.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +13,20 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { renderKeepalivedConfig } from '../../../src/agent/ha/config.js';
 import { createKeepalivedEngine } from '../../../src/agent/ha/supervisor.js';
 import { ConfigError } from '../../../src/config/issues.js';
+import { pollUntil, type Topology } from '../../../src/netkit/index.js';
 import { runProgram } from '../../../src/system/command.js';
 import { GOLDEN_CASES, GOLDEN_DIR } from '../../unit/ha/goldenCases.js';
-import { createHaTopology, type HaTopology, type Pod, pollUntil } from './haTopology.js';
+import { buildAgent } from '../kit/build.js';
+import {
+  addNet1,
+  createEngineNet,
+  enter,
+  hasNet1,
+  linkLocal,
+  PODS,
+  type Pod,
+  recreatePod,
+} from './engineNet.js';
 import { GROUP, type Replica, startReplica } from './replica.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -24,12 +34,12 @@ const VIP = `fe80::5e:${GROUP.toString(16)}/64`;
 const ELECTION_MS = 5_000;
 const SETTLE_MS = 1_000;
 
-let topology: HaTopology;
+let topology: Topology;
 let scratch: string;
 const running = new Set<Replica>();
 
 async function start(pod: Pod, options: Parameters<typeof startReplica>[2] = {}): Promise<Replica> {
-  await topology.linkLocal(pod);
+  await linkLocal(topology, pod);
   const replica = await startReplica(topology, pod, options);
   running.add(replica);
   return replica;
@@ -57,15 +67,13 @@ function alive(pid: number): boolean {
 }
 
 async function addresses(pod: Pod): Promise<string> {
-  return topology.exec(pod, ['ip', '-6', 'address', 'show', 'dev', 'net1'], true);
+  return (await topology.ip(pod, ['-6', 'address', 'show', 'dev', 'net1'], { reject: false })).stdout;
 }
 
 beforeAll(async () => {
-  topology = await createHaTopology();
+  topology = await createEngineNet();
   scratch = await mkdtemp(join(tmpdir(), 'ha-lifecycle-'));
-  await runProgram(['npm', 'run', '--silent', 'build'], { timeoutMs: 180_000 }).then((result) => {
-    if (result.exitCode !== 0) throw new Error(`build failed: ${result.stderr}`);
-  });
+  await buildAgent(); // engineHost.mjs runs the built engine
 });
 
 afterEach(async () => {
@@ -74,14 +82,10 @@ afterEach(async () => {
     await replica.engine.stop();
   }
   // Tests that deleted a pod or its net1 leave the pod re-created for the next one.
-  for (const pod of ['p1', 'p2'] as const) {
-    const hasNet1 =
-      existsSync(`/run/netns/${topology.ns(pod)}`) &&
-      (await runProgram(['ip', '-n', topology.ns(pod), 'link', 'show', 'net1'])).exitCode === 0;
-    if (!hasNet1) {
-      await topology.deletePod(pod);
-      await topology.createPod(pod);
-    }
+  for (const pod of PODS) {
+    if (await hasNet1(topology, pod)) continue;
+    await topology.killPod(pod);
+    await recreatePod(topology, pod);
   }
 });
 
@@ -95,18 +99,16 @@ describe('keepalived accepts the rendered config (keepalived -t)', () => {
   it.each(GOLDEN_CASES)('$name', async ({ name, settings }) => {
     // The config test needs the interface to exist where it runs.
     if (settings.interface !== 'net1') {
-      await topology.exec(
-        'p1',
-        ['ip', 'link', 'add', settings.interface, 'link', 'net1', 'type', 'macvlan'],
-        true,
-      );
+      await topology.ip('p1', ['link', 'add', settings.interface, 'link', 'net1', 'type', 'macvlan'], {
+        reject: false,
+      });
     }
     const result = await runProgram(
-      [...topology.enter('p1'), 'keepalived', '-t', '-f', join(GOLDEN_DIR, `${name}.conf`)],
+      [...enter(topology, 'p1'), 'keepalived', '-t', '-f', join(GOLDEN_DIR, `${name}.conf`)],
       { timeoutMs: 20_000 },
     );
     if (settings.interface !== 'net1')
-      await topology.exec('p1', ['ip', 'link', 'del', settings.interface], true);
+      await topology.ip('p1', ['link', 'del', settings.interface], { reject: false });
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
   });
@@ -114,7 +116,7 @@ describe('keepalived accepts the rendered config (keepalived -t)', () => {
   it('and the check is real: a config naming a missing interface fails it', async () => {
     const file = join(scratch, 'missing.conf');
     await writeFile(file, renderKeepalivedConfig({ ...GOLDEN_CASES[0]!.settings, interface: 'nosuchif0' }));
-    const result = await runProgram([...topology.enter('p1'), 'keepalived', '-t', '-f', file], {
+    const result = await runProgram([...enter(topology, 'p1'), 'keepalived', '-t', '-f', file], {
       timeoutMs: 20_000,
     });
     expect(result.exitCode).not.toBe(0);
@@ -133,7 +135,7 @@ describe('HA engine lifecycle', () => {
       group: 300,
       priority: 100,
       runtimeDir,
-      commandPrefix: topology.enter('p1'),
+      commandPrefix: enter(topology, 'p1'),
       onEvent: (event) => events.push(event),
     });
     const error = await engine.start().then(
@@ -201,7 +203,7 @@ describe('HA engine lifecycle', () => {
     const [active, standby] = await startPair();
     const from = standby.events.length;
     const lostAt = performance.now();
-    await topology.exec(active.pod, ['ip', 'link', 'del', 'net1']);
+    await topology.ip(active.pod, ['link', 'del', 'net1']);
     await active.waitRole('fault', ELECTION_MS);
     const took = await standby.waitRole('active', ELECTION_MS, from);
     console.log(
@@ -209,7 +211,7 @@ describe('HA engine lifecycle', () => {
     );
     // The agent re-creates net1 (drift repair): keepalived finds it again and joins as standby.
     const from2 = active.events.length;
-    await topology.addNet1(active.pod);
+    await addNet1(topology, active.pod);
     await active.waitRole('standby', ELECTION_MS, from2);
     await sleep(SETTLE_MS);
     expect([active.role(), standby.role()]).toEqual(['standby', 'active']);
@@ -218,7 +220,7 @@ describe('HA engine lifecycle', () => {
   it('keepalived does not outlive the process that started it (SIGKILL), and the standby takes over', async () => {
     const standby = await start('p2');
     await sleep(SETTLE_MS);
-    await topology.linkLocal('p1');
+    await linkLocal(topology, 'p1');
     const host = spawn(
       process.execPath,
       [
@@ -227,7 +229,7 @@ describe('HA engine lifecycle', () => {
           interface: 'net1',
           group: GROUP,
           priority: 200, // Pre-empts the lone standby: the host's keepalived becomes active.
-          commandPrefix: topology.enter('p1'),
+          commandPrefix: enter(topology, 'p1'),
           runtimeDir: scratch, // A SIGKILLed host cannot remove its private directory; afterAll does.
         }),
       ],

@@ -11,7 +11,8 @@ import {
   type HaEngineOptions,
   type HaEvent,
 } from '../../../src/agent/ha/supervisor.js';
-import { type HaTopology, type Pod, pollUntil } from './haTopology.js';
+import { pollUntil, type Topology } from '../../../src/netkit/index.js';
+import { enter, type Pod } from './engineNet.js';
 
 export type Recorded = HaEvent & { readonly receivedAt: number };
 
@@ -35,7 +36,7 @@ export const GROUP = 77;
 export const INTERVAL_S = 0.1;
 
 export async function startReplica(
-  topology: HaTopology,
+  topology: Topology,
   pod: Pod,
   options: Partial<Omit<HaEngineOptions, 'onEvent' | 'onLog'>> = {},
   /** Also told every event (e.g. a stand-in for the agent's address step). */
@@ -48,7 +49,7 @@ export async function startReplica(
     group: GROUP,
     priority: 100,
     advertIntervalSeconds: INTERVAL_S,
-    commandPrefix: topology.enter(pod),
+    commandPrefix: enter(topology, pod),
     ...options,
     onEvent: (event) => {
       events.push({ ...event, receivedAt: performance.now() });

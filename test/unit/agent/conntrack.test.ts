@@ -9,6 +9,7 @@ import { loadConfigText } from '../../../src/config/load.js';
 import { DEFAULT_OPTIONS, type RouterConfig } from '../../../src/config/model.js';
 import type { DeviceAddress } from '../../../src/link/iproute.js';
 import type { NftTable } from '../../../src/nft/model.js';
+import { packTable } from '../../../src/nft/packed.js';
 import { planRouter } from '../../../src/plan/routerPlan.js';
 import { planRuleset, redirectTargets } from '../../../src/plan/ruleset.js';
 
@@ -168,7 +169,8 @@ function stepInput(before: NftTable | undefined, cfg: RouterConfig, options: App
       masterIsPod: true,
       sysctls: new Map(),
       table: {
-        ...(before ? { model: before } : {}),
+        // The observation holds the table packed, as observe and the committed table do.
+        ...(before ? { model: packTable(before) } : {}),
         present: before !== undefined,
         differences: [],
         trusted: true,

@@ -781,13 +781,13 @@ describe('manifests: names, VRRP group and sizing', () => {
 
   it('sizing grows with the rules and never falls below the base', () => {
     expect(routerResources(0, { reportStatus: false })).toEqual({
-      requests: { cpu: '10m', memory: '64Mi' },
-      limits: { memory: '256Mi' },
+      requests: { cpu: '10m', memory: '96Mi' },
+      limits: { memory: '192Mi' },
       tmpSizeLimit: '16Mi',
     });
     expect(routerResources(13_000, { reportStatus: true })).toEqual({
-      requests: { cpu: '23m', memory: '160Mi' },
-      limits: { memory: '432Mi' },
+      requests: { cpu: '23m', memory: '176Mi' },
+      limits: { memory: '288Mi' },
       tmpSizeLimit: '32Mi',
     });
   });

@@ -54,11 +54,17 @@ describe('diffTables', () => {
 
   it('replaces the whole table when there is no committed table', () => {
     const b = table('TCP 80 192.0.2.10');
-    expect(diffTables(undefined, b)).toEqual({
-      kind: 'replace',
-      batch: replaceTableBatch(b),
-      summary: 'table replaced',
-    });
+    const update = diffTables(undefined, b);
+    expect(update).toMatchObject({ kind: 'replace', summary: 'table replaced' });
+    // Written from the packed elements, the same text as the plain batch.
+    expect(JSON.stringify(update.batch)).toBe(JSON.stringify(replaceTableBatch(b)));
+  });
+
+  it('comes with its inverse: the undo takes the table back', () => {
+    const a = table('TCP 80 192.0.2.10,TCP 443 192.0.2.20');
+    const b = table('TCP 80 192.0.2.11,UDP 53 192.0.2.20');
+    expect(JSON.stringify(diffTables(a, b).undo)).toBe(JSON.stringify(diffTables(b, a).batch));
+    expect(diffTables(a, b).elements.map((e) => e.map)).toEqual(['redirect_addr4', 'redirect_port4']);
   });
 
   it('adds a new rule as two element additions and touches no chain', () => {
