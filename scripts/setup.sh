@@ -5,13 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/node-runtime.sh
 
-# nft and ip are the agent's own tools; arping (gratuitous ARP), ping (gateway check),
-# conntrack (flushing stale flows), keepalived (HA) and ipv6toolkit (na6: unsolicited
-# neighbour advertisements) too. The rest is for the tests, CI and benchmarks: socat, ncat,
+# nft and ip are the agent's own tools; arping (ARP probes and gratuitous ARP), ndisc6 (the
+# IPv6 gateway check), conntrack (flushing stale flows), keepalived (HA) and ipv6toolkit (na6:
+# unsolicited neighbour advertisements) too. The rest is for the tests, CI and benchmarks: socat, ncat,
 # tcpdump, curl and python3 make and watch traffic; prometheus brings promtool (its server is
 # never started); zsh checks the completion script; openssl makes the API-server stand-in's certificate.
 PACKAGES=(
-  nftables iproute2 iputils-arping iputils-ping conntrack keepalived ipv6toolkit
+  nftables iproute2 iputils-arping iputils-ping conntrack keepalived ipv6toolkit ndisc6
   util-linux socat ncat tcpdump curl python3 zsh prometheus openssl
 )
 missing=()

@@ -27,10 +27,31 @@ export type Op =
       readonly family: Family;
       /** IPv6 only: the kernel announces it (ndisc_notify); the agent sends none itself. */
       readonly byKernel?: boolean;
-    };
+    }
+  /**
+   * Deletes the conntrack entries of one protocol whose original destination is `destination`
+   * (the router's cluster address) and `port`, or whose reply comes from `replySource` (the old
+   * fallback): established flows then take the table's new translation with their next packet.
+   */
+  | {
+      readonly type: 'conntrack-flush';
+      readonly family: Family;
+      readonly protocol: 'tcp' | 'udp' | 'sctp';
+      readonly destination: string;
+      readonly port?: number;
+      readonly replySource?: string;
+    }
+  /**
+   * RFC 5227 ARP probes (sender 0.0.0.0) for IPv4 addresses about to be added; an answer means
+   * another host holds one: the pass fails with DuplicateAddress before the address is added.
+   */
+  | { readonly type: 'arp-probe'; readonly device: string; readonly addresses: readonly string[] };
 
 /** How an action counts: state changes are drift when a pass repairs them; effects never are. */
 export type ChangeKind = 'interface' | 'sysctl' | 'address' | 'route' | 'nftables' | 'conntrack' | 'announce';
+
+/** Effects of a pass (announcements, conntrack flushes) are never drift repairs. */
+export const isEffect = (kind: ChangeKind): boolean => kind === 'announce' || kind === 'conntrack';
 
 export interface Action {
   readonly step: string;
@@ -64,7 +85,27 @@ export function describeAction(action: Action): string {
       return `${action.step}: wait for DAD on ${op.cidr}`;
     case 'announce':
       return `${action.step}: announce ${op.address} on ${op.device}${op.byKernel ? ' (by the kernel)' : ''}`;
+    case 'conntrack-flush':
+      return `${action.step}: ${conntrackDeleteArgv(op).join(' ')}`;
+    case 'arp-probe':
+      return `${action.step}: ARP probe for ${op.addresses.join(', ')} on ${op.device}`;
   }
+}
+
+/** `conntrack -D …` for a flush: exit 1 with "0 flow entries" when nothing matched. */
+export function conntrackDeleteArgv(op: Extract<Op, { type: 'conntrack-flush' }>): [string, ...string[]] {
+  return [
+    'conntrack',
+    '-D',
+    '-f',
+    op.family === 4 ? 'ipv4' : 'ipv6',
+    '-p',
+    op.protocol,
+    '--orig-dst',
+    op.destination,
+    ...(op.port !== undefined ? ['--orig-port-dst', String(op.port)] : []),
+    ...(op.replySource !== undefined ? ['--reply-src', op.replySource] : []),
+  ];
 }
 
 export const ipOp = (where: Where, args: readonly string[], family?: Family): Op =>

@@ -38,6 +38,8 @@ export interface ApplyState {
   readonly holdAddresses?: boolean;
   /** The addresses follow a VRRP role (no DAD, no probe). */
   readonly ha?: boolean;
+  /** Egress addresses this process held after its last pass (see StepInput.heldBefore). */
+  readonly heldBefore?: ReadonlySet<string>;
 }
 
 export interface ApplyDeps {
@@ -91,6 +93,7 @@ function inputFor(
     mayCreateInterface: state.mayCreateInterface ?? true,
     holdAddresses: state.holdAddresses ?? true,
     ha: state.ha ?? false,
+    ...(state.heldBefore ? { heldBefore: state.heldBefore } : {}),
     podNamespaceRef: String(process.pid),
     nonce,
     linkAddress: stableMac(hostname(), options.masterNetns ?? '', options.egressInterface),

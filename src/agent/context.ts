@@ -7,6 +7,8 @@ export interface ApplyOptions extends PlanOptions {
   readonly masterNetns?: string;
   /** How long to wait for IPv6 duplicate address detection. */
   readonly dadTimeoutMs?: number;
+  /** A changed mapping also ends the TCP connections that use it (UDP and SCTP flows always move). */
+  readonly flushTcpOnChange?: boolean;
 }
 
 /** The alias the agent puts on a link it created, so later runs and cleanup know it is theirs. */

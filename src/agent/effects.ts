@@ -1,18 +1,21 @@
 /**
- * Actions that are not kernel state: waiting for IPv6 duplicate address detection, and
- * announcing addresses on the LAN. Announcements never hold up a pass: they start at once and
- * repeat in the background (the 3.x router sent two gratuitous ARPs 2 s apart; a switch or a
- * host that missed the first one learns from the second). A repeat goes out only while the
- * interface still holds the address: an HA replica that gave the role up within those seconds
- * must not announce it again (na6 would send the NA anyway and point the LAN at the wrong MAC).
+ * Actions that are not kernel state: probing IPv4 addresses before they are added (RFC 5227),
+ * waiting for IPv6 duplicate address detection, and announcing addresses on the LAN.
+ * Announcements never hold up a pass: they start at once and repeat in the background (the 3.x
+ * router sent two gratuitous ARPs 2 s apart; a switch or a host that missed the first one learns
+ * from the second). A repeat goes out only while the interface still holds the address: an HA
+ * replica that gave the role up within those seconds must not announce it again (na6 would send
+ * the NA anyway and point the LAN at the wrong MAC).
  */
 import type { Family } from '../config/model.js';
 import type { AddressInfo } from '../link/iproute.js';
-import { AbortedError } from '../system/command.js';
+import { AbortedError, CommandError, type Runner } from '../system/command.js';
 import type { System } from '../system/system.js';
 import { StepError } from './stepError.js';
 
 export interface Effects {
+  /** ARP-probes IPv4 addresses not yet added; throws DuplicateAddress when another host answers. */
+  probeAddresses(device: string, addresses: readonly string[], signal?: AbortSignal): Promise<void>;
   waitDad(device: string, address: string, cidr: string, signal?: AbortSignal): Promise<void>;
   /** Starts announcing; problems are reported through `onProblem` later, never thrown. */
   announce(device: string, address: string, family: Family, byKernel: boolean): void;
@@ -20,6 +23,50 @@ export interface Effects {
 
 /** Gaps between announcement rounds after the first: two more, spaced. */
 export const ANNOUNCE_REPEATS_MS: readonly number[] = [2_000, 4_000];
+
+/**
+ * Probes before an IPv4 address is added: RFC 5227 asks for three probes 1–2 s apart; two, 1 s
+ * apart, keep a pass that adds an address near two seconds and still give a host that missed
+ * the first a second chance. The probes of several addresses run side by side.
+ */
+export const ADD_PROBES = { count: 2, deadlineSeconds: 2 } as const;
+
+/** The MAC addresses in arping's "Unicast reply from 192.0.2.1 [AA:BB:CC:DD:EE:FF]" lines. */
+export function arpingReplyMacs(output: string): string[] {
+  const macs = [...output.matchAll(/reply from \S+ \[([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})\]/g)].map((m) =>
+    (m[1] ?? '').toLowerCase(),
+  );
+  return [...new Set(macs)];
+}
+
+/**
+ * ARP probes for `address` on `device` (`arping -D`: sender 0.0.0.0, so no host's cache learns
+ * anything from them), answered only by a host that holds the address; resolves with the MACs
+ * that answered (none: nobody holds it). arping stops at the first answer.
+ */
+export async function arpProbe(
+  runner: Runner,
+  device: string,
+  address: string,
+  probes: { readonly count: number; readonly deadlineSeconds: number },
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const argv = ['arping', '-D', '-c', String(probes.count), '-w', String(probes.deadlineSeconds)];
+  try {
+    const out = await runner.run([...argv, '-I', device, address], {
+      timeoutMs: (probes.deadlineSeconds + 3) * 1_000,
+      ...(signal ? { signal } : {}),
+    });
+    return arpingReplyMacs(out);
+  } catch (error) {
+    // -D exits 1 when someone answered; its output then holds the reply lines.
+    if (error instanceof CommandError && error.exitCode === 1) {
+      const macs = arpingReplyMacs(error.stderr);
+      if (macs.length > 0) return macs;
+    }
+    throw error;
+  }
+}
 
 export interface EffectSettings {
   readonly dadTimeoutMs?: number;
@@ -42,6 +89,22 @@ export function realEffects(system: System, settings: EffectSettings = {}): Effe
   const onProblem = settings.onProblem ?? (() => undefined);
   const dadTimeoutMs = settings.dadTimeoutMs ?? 10_000;
   return {
+    async probeAddresses(device, addresses, signal) {
+      const answers = await Promise.all(
+        addresses.map(async (address) => ({
+          address,
+          macs: await arpProbe(system.pod, device, address, ADD_PROBES, signal),
+        })),
+      );
+      const taken = answers.find((a) => a.macs.length > 0);
+      if (taken)
+        throw new StepError(
+          'addresses',
+          'DuplicateAddress',
+          taken.address,
+          `${taken.address} is already in use on the LAN: ${taken.macs.join(', ')} answered an ARP probe for it (RFC 5227); the agent does not take an address another host holds`,
+        );
+    },
     async waitDad(device, address, cidr, signal) {
       const deadline = system.now() + dadTimeoutMs;
       for (;;) {

@@ -7,9 +7,9 @@
  */
 import { BatchLineError, runIpBatch, runIpBatchForced } from '../link/batch.js';
 import { checkBatch, loadBatch } from '../nft/nft.js';
-import { AbortedError, type Runner } from '../system/command.js';
+import { AbortedError, CommandError, type Runner } from '../system/command.js';
 import type { System } from '../system/system.js';
-import type { Action, Op, Where } from './actions.js';
+import { type Action, conntrackDeleteArgv, type Op, type Where } from './actions.js';
 import type { Effects } from './effects.js';
 import { type FailureReason, StepError } from './stepError.js';
 
@@ -98,8 +98,28 @@ async function runSingle(ctx: ExecutionContext, action: Action): Promise<void> {
     case 'announce':
       ctx.effects.announce(op.device, op.address, op.family, op.byKernel ?? false);
       return;
+    case 'arp-probe':
+      await ctx.effects.probeAddresses(op.device, op.addresses, ctx.signal);
+      return;
+    case 'conntrack-flush':
+      await flushConntrack(ctx, op);
+      return;
     case 'ip':
       throw new Error('ip ops run in batches');
+  }
+}
+
+/** Deletes matching conntrack entries; none matching ("0 flow entries", exit 1) is no failure. */
+async function flushConntrack(
+  ctx: ExecutionContext,
+  op: Extract<Op, { type: 'conntrack-flush' }>,
+): Promise<void> {
+  try {
+    await ctx.system.pod.run(conntrackDeleteArgv(op), ctx.signal ? { signal: ctx.signal } : {});
+  } catch (error) {
+    if (error instanceof CommandError && error.exitCode === 1 && /\b0 flow entries/.test(error.stderr))
+      return;
+    throw error;
   }
 }
 
@@ -109,6 +129,8 @@ const DEFAULT_REASON: Record<Op['type'], FailureReason> = {
   nft: 'NftablesFailed',
   'wait-dad': 'AddressFailed',
   announce: 'AddressFailed',
+  'arp-probe': 'AddressFailed',
+  'conntrack-flush': 'NftablesFailed',
 };
 
 /** Runs undo ops newest first; returns what could not be undone, and which actions that was. */

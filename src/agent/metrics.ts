@@ -39,6 +39,7 @@ const FAILURE_REASONS: readonly FailureReason[] = [
   'UnroutableDestination',
 ];
 const HA_ROLES = ['active', 'standby', 'fault'] as const;
+const FLOW_PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
 
 export interface MetricsOptions {
   readonly version: string;
@@ -61,6 +62,7 @@ export class MetricsSink implements StatusSink {
   private readonly repairs: Counter;
   private readonly lastSync: Gauge;
   private readonly haTransitions: Counter;
+  private readonly conntrackFlushes: Counter;
   private lastHaRole: string | undefined;
   private lastHaTransitions = 0;
 
@@ -101,6 +103,13 @@ export class MetricsSink implements StatusSink {
       registers,
     });
     for (const kind of REPAIR_KINDS) this.repairs.inc({ kind }, 0);
+    this.conntrackFlushes = new Counter({
+      name: 'egress_router_conntrack_flushes_total',
+      help: 'Conntrack flushes after a mapping or the fallback changed or went, by protocol (one per port or fallback and cluster address).',
+      labelNames: ['protocol'],
+      registers,
+    });
+    for (const protocol of FLOW_PROTOCOLS) this.conntrackFlushes.inc({ protocol }, 0);
     this.haTransitions = new Counter({
       name: 'egress_router_ha_transitions_total',
       help: 'HA role changes of this replica, by the role entered.',
@@ -217,6 +226,7 @@ export class MetricsSink implements StatusSink {
       this.duration.observe({ trigger: pass.trigger }, pass.durationSeconds);
       if (pass.result === 'failed') this.failures.inc({ reason: pass.reason ?? 'ApplyFailed' });
       for (const kind of pass.repairs) this.repairs.inc({ kind });
+      for (const protocol of pass.conntrackFlushes ?? []) this.conntrackFlushes.inc({ protocol });
     }
     if (pass?.reload) this.reloads.inc({ result: pass.reload });
     if (snapshot.lastSuccessfulSync) this.lastSync.set(Date.parse(snapshot.lastSuccessfulSync) / 1000);

@@ -12,6 +12,7 @@ import { TABLE_NAME } from '../nft/model.js';
 import type { TableModel } from '../nft/packed.js';
 import { type KernelTable, readTable, readTableShape } from '../nft/read.js';
 import { compareModel, compareTable } from '../nft/verify.js';
+import { icmpRateLimitSysctl } from '../plan/ruleset.js';
 import type { Runner } from '../system/command.js';
 import type { System } from '../system/system.js';
 import type { ApplyOptions } from './context.js';
@@ -37,6 +38,7 @@ export function sysctlsToRead(options: ApplyOptions): Sysctl[] {
   return [
     ...([4, 6] as const).map((f: Family) => forwardingSysctl(f)),
     sysctl('net', 'ipv6', 'conf', options.egressInterface, 'ndisc_notify'),
+    ...([4, 6] as const).map((f: Family) => icmpRateLimitSysctl(f)),
   ];
 }
 

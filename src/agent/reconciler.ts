@@ -10,7 +10,7 @@ import { type ConfigIssue, formatIssue } from '../config/issues.js';
 import type { RouterConfig } from '../config/model.js';
 import { packTable, plannedFrom, type TableModel } from '../nft/packed.js';
 import type { System } from '../system/system.js';
-import type { Action } from './actions.js';
+import { type Action, isEffect } from './actions.js';
 import { ApplyFailure, apply } from './apply.js';
 import {
   type Conditions,
@@ -21,9 +21,10 @@ import {
   rfc3339,
   setConditions,
 } from './conditions.js';
+import { ConflictWatch } from './conflicts.js';
 import type { ApplyOptions } from './context.js';
 import type { Effects } from './effects.js';
-import { checkGateway } from './gateway.js';
+import { GatewayProber } from './gateway.js';
 import type { Logger } from './logger.js';
 import type { PassReport, Trigger } from './scheduler.js';
 import type {
@@ -116,6 +117,16 @@ export class Reconciler {
   lastSuccessfulSync: string | undefined;
   gateways: readonly GatewayStatus[] = [];
   findings: readonly Finding[] = [];
+  /** Another host answering for an egress address this replica holds (found while running). */
+  conflicts: readonly Finding[] = [];
+  private readonly gatewayProber: GatewayProber;
+  private readonly conflictWatch: ConflictWatch;
+  /** Warnings of the last successful pass: logged again only after a pass without them. */
+  private lastWarnings: ReadonlySet<string> = new Set();
+  /** The egress addresses held after the last successful pass: a repair re-adds them unprobed. */
+  private heldEgress: ReadonlySet<string> = new Set();
+  /** The last pass found the egress link without carrier: announce again once it is back. */
+  private carrierLost = false;
   interfaceOwned: boolean | undefined;
   master: string | undefined;
   snapshot: StatusSnapshot;
@@ -128,6 +139,8 @@ export class Reconciler {
     this.now = deps.now ?? (() => new Date());
     this.conditions = initialConditions(this.now());
     this.snapshot = this.makeSnapshot([], undefined);
+    this.gatewayProber = new GatewayProber(deps.system.pod, deps.system.now);
+    this.conflictWatch = new ConflictWatch(deps.system.pod, deps.log, deps.system.now);
   }
 
   /** The config the loop works from: the one in force, else the latest valid one. */
@@ -247,6 +260,7 @@ export class Reconciler {
           trustCommitted: !fullSync,
           mayCreateInterface: this.interfaceOwned ?? true,
           ...(ha ? { ha: true, holdAddresses: ha.role === 'active' } : {}),
+          heldBefore: this.heldEgress,
         },
       );
       // Packed once per config: a pass with the config and options the committed table was
@@ -272,10 +286,26 @@ export class Reconciler {
         this.pendingConfig = false;
       }
       this.lastSuccessfulSync = rfc3339(this.now());
-      for (const warning of result.warnings) this.deps.log.warn(warning);
+      // A warning that stands (a sysctl /proc/sys will never let it set) is logged when it starts,
+      // not on every pass; a repeat goes to debug.
+      for (const warning of result.warnings)
+        if (this.lastWarnings.has(warning)) this.deps.log.debug(warning);
+        else this.deps.log.warn(warning);
+      this.lastWarnings = new Set(result.warnings);
+      const firstPass = !this.appliedOnce;
       const followedRole = roleMoved ? changes.filter((c) => ROLE_KINDS.has(c.kind)) : [];
       const repairs = this.report(configChanged, changes, notices, followedRole);
-      this.gateways = await this.checkGateways(config);
+      // Probes on the wire when a fresh answer is due (resync, start, reload), bounded in rate.
+      const due = [...triggers].some((t) => RELOADING.has(t));
+      const holding = !ha || ha.role === 'active';
+      this.gateways = await this.checkGateways(config, due);
+      const v4 = config.addresses.filter((a) => a.family === 4).map((a) => a.address);
+      this.conflicts = this.conflictWatch.check(this.deps.options.egressInterface, holding ? v4 : [], due);
+      if (holding) this.announceAgain(config, result.findings, changes, firstPass);
+      const contested = new Set(this.conflictWatch.contested());
+      this.heldEgress = new Set(
+        holding ? config.addresses.map((a) => a.address).filter((a) => !contested.has(a)) : [],
+      );
       this.lastApplied = { summary: this.summary(config), findings: result.findings };
       finish(
         this.appliedOutcome(
@@ -286,8 +316,9 @@ export class Reconciler {
         'ok',
         {
           repairs: changes
-            .filter((c) => !configChanged && c.kind !== 'announce' && !followedRole.includes(c))
+            .filter((c) => !configChanged && !isEffect(c.kind) && !followedRole.includes(c))
             .map((c) => c.kind),
+          conntrackFlushes: changes.flatMap((c) => (c.op.type === 'conntrack-flush' ? [c.op.protocol] : [])),
         },
       );
       this.deps.afterPass?.(true);
@@ -368,16 +399,14 @@ export class Reconciler {
         reason: 'InvalidConfig',
         message: `the new config is invalid and was not applied; the previous one stays in force: ${formatIssue(invalid)}`,
       });
-    problems.push(...this.findings);
+    problems.push(...this.findings, ...this.conflicts);
     if (this.deps.ha?.()?.role === 'fault')
       problems.push({ reason: 'HaFault', message: 'VRRP is in FAULT on this replica' });
     const unreachable = this.gateways.filter((g) => !g.reachable);
     if (unreachable.length > 0)
       problems.push({
         reason: 'GatewayUnreachable',
-        message: unreachable
-          .map((g) => `gateway ${g.gateway} does not answer (neighbour state ${g.state})`)
-          .join('; '),
+        message: unreachable.map((g) => `gateway ${g.gateway} does not answer (${g.state})`).join('; '),
       });
     return problems;
   }
@@ -410,7 +439,7 @@ export class Reconciler {
         log.info({ kind: change.kind, ha: this.deps.ha?.()?.role }, `HA role followed: ${change.message}`);
         continue;
       }
-      if (change.kind === 'announce') {
+      if (isEffect(change.kind)) {
         log.info({ kind: change.kind }, change.message);
         continue;
       }
@@ -421,7 +450,7 @@ export class Reconciler {
       this.lastRepair = {
         time: rfc3339(this.now()),
         changes: changes
-          .filter((c) => c.kind !== 'announce' && !followedRole.includes(c))
+          .filter((c) => !isEffect(c.kind) && !followedRole.includes(c))
           .map((c) => ({ kind: c.kind, message: c.message })),
       };
       notices.push({ type: 'Normal', reason: 'DriftRepaired', message: repairs.join('; ') });
@@ -429,19 +458,42 @@ export class Reconciler {
     return repairs;
   }
 
-  private async checkGateways(config: RouterConfig): Promise<GatewayStatus[]> {
-    const results: GatewayStatus[] = [];
-    for (const family of [4, 6] as const) {
+  /**
+   * Announcements a pass's own changes do not cover: at start, addresses already in place (the
+   * init container's `apply` added them, and its repeated announcements ended with it), and once
+   * the egress link has its carrier back (switches and neighbours may have forgotten them).
+   */
+  private announceAgain(
+    config: RouterConfig,
+    findings: readonly Finding[],
+    changes: readonly Action[],
+    firstPass: boolean,
+  ): void {
+    const lost = findings.some((f) => f.reason === 'NoCarrier');
+    const back = this.carrierLost && !lost;
+    this.carrierLost = lost;
+    if (lost || !(firstPass || back)) return;
+    const why = firstPass ? 'in place at start' : 'the egress link has its carrier back';
+    const announced = new Set(changes.filter((c) => c.kind === 'announce').map((c) => c.object));
+    for (const a of config.addresses) {
+      if (announced.has(a.address)) continue;
+      this.deps.log.info({ kind: 'announce' }, `announced ${a.address} again (${why})`);
+      this.deps.effects?.announce(this.deps.options.egressInterface, a.address, a.family, false);
+    }
+  }
+
+  private async checkGateways(config: RouterConfig, due: boolean): Promise<GatewayStatus[]> {
+    const checks = ([4, 6] as const).map(async (family) => {
       const gateway = config.addresses.find((a) => a.family === family && a.gateway)?.gateway;
-      if (!gateway) continue;
+      if (!gateway) return [];
       try {
-        results.push(
-          await checkGateway(this.deps.system.pod, family, gateway, this.deps.options.egressInterface),
-        );
+        return [await this.gatewayProber.check(family, gateway, this.deps.options.egressInterface, due)];
       } catch (error) {
         this.deps.log.warn({ gateway, err: (error as Error).message }, 'gateway check failed');
+        return [];
       }
-    }
+    });
+    const results: GatewayStatus[] = (await Promise.all(checks)).flat();
     for (const g of results.filter((r) => !r.reachable))
       this.deps.log.warn({ gateway: g.gateway, state: g.state }, 'gateway does not answer');
     return results;

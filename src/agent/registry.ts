@@ -1,8 +1,9 @@
 /**
  * The ordered kernel steps. Apply converges them in this order; cleanup removes in reverse.
- * A new step (conntrack flush, ARP probe, MSS clamp, HA role) is one module and one entry here.
+ * A new step is one module and one entry here.
  */
 import { addressesStep, announceStep } from './steps/addresses.js';
+import { conntrackStep } from './steps/conntrack.js';
 import { linkStep } from './steps/link.js';
 import { nftablesStep } from './steps/nftables.js';
 import { replyRoutingStep } from './steps/replyRouting.js';
@@ -20,6 +21,8 @@ export const STEPS: readonly Step[] = [
   // before a table load whose undo could not give the map elements their counters back.
   announceStep,
   nftablesStep,
+  // After the table: a flow whose mapping changed must not be re-created under the old one.
+  conntrackStep,
 ];
 
 /** Steps whose state a re-read of the namespace can confirm after a pass. */

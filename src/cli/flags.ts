@@ -103,8 +103,17 @@ export const RENDER_FLAGS = {
   ...CONFIG_FLAGS,
 } as const satisfies FlagTable;
 
+/** The conntrack option of the commands that load a table over a previous one: apply and run. */
+export const FLUSH_TCP_FLAG = {
+  'flush-tcp-on-change': {
+    type: 'boolean',
+    help: 'a changed or removed mapping also ends its established TCP connections (UDP and SCTP flows always move)',
+  },
+} as const satisfies FlagTable;
+
 export const APPLY_FLAGS = {
   'dry-run': { type: 'boolean', help: 'print the actions apply would take, take none' },
+  ...FLUSH_TCP_FLAG,
   ha: {
     type: 'string',
     value: 'vrrp',
@@ -174,6 +183,7 @@ export const RUN_FLAGS = {
     complete: ['on', 'off'],
     help: 'Available and /readyz follow the gateway (default on under --ha, off for one router: it would remove the only endpoint)',
   },
+  ...FLUSH_TCP_FLAG,
   ...SYSTEM_FLAGS,
 } as const satisfies FlagTable;
 

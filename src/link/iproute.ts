@@ -110,13 +110,15 @@ export async function observeNamespace(runner: Runner, signal?: AbortSignal): Pr
     ...(signal ? { signal } : {}),
   });
   const rules6 = runner.run(['ip', '-6', '-json', 'rule', 'show'], signal ? { signal } : {});
-  const [links, addressed, routes, rules4] = parseArrays(await batch, OBSERVE_LINES.length) as [
+  // Both awaited together: a stop aborts both, and a rejection left unawaited would end the process.
+  const [batchOut, rules6Out] = await Promise.all([batch, rules6]);
+  const [links, addressed, routes, rules4] = parseArrays(batchOut, OBSERVE_LINES.length) as [
     LinkInfo[],
     (LinkInfo & { addr_info?: AddressInfo[] })[],
     RouteInfo[],
     RuleInfo[],
   ];
-  const v6 = (await rules6).trim();
+  const v6 = rules6Out.trim();
   return {
     links,
     addresses: addressed.flatMap((l) => (l.addr_info ?? []).map((a) => ({ ...a, ifname: l.ifname }))),

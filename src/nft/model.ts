@@ -12,6 +12,7 @@ export type NftExpr =
   | {
       payload:
         | { protocol: 'th' | 'tcp' | 'udp'; field: 'dport' }
+        | { protocol: 'tcp'; field: 'flags' }
         | { protocol: 'ip' | 'ip6'; field: 'version' };
     }
   | { fib: { result: 'type'; flags: ['daddr'] } }
@@ -26,6 +27,8 @@ export type NftStatement =
   | { snat: { family: 'ip' | 'ip6'; addr: string } }
   | { reject: { type: 'tcp reset' } | { type: 'icmpx'; expr: 'port-unreachable' } }
   | { mangle: { key: { ct: { key: 'mark' } } | { meta: { key: 'mark' } }; value: number } }
+  /** MSS clamping: lowered to the route's MTU (both directions' routes) less the headers, never raised. */
+  | { mangle: { key: { 'tcp option': { name: 'maxseg'; field: 'size' } }; value: { rt: { key: 'mtu' } } } }
   | { accept: null }
   | { drop: null };
 

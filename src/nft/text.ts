@@ -34,7 +34,12 @@ function statementText(statement: NftStatement): string {
     return `dnat ${family} to ${target}`;
   }
   if ('snat' in statement) return `snat ${statement.snat.family} to ${statement.snat.addr}`;
-  if ('mangle' in statement) return `${exprText(statement.mangle.key)} set ${statement.mangle.value}`;
+  if ('mangle' in statement) {
+    const { key, value } = statement.mangle;
+    const target =
+      'tcp option' in key ? `tcp option ${key['tcp option'].name} ${key['tcp option'].field}` : exprText(key);
+    return `${target} set ${typeof value === 'number' ? value : `rt ${value.rt.key}`}`;
+  }
   if ('reject' in statement) {
     const reject = statement.reject;
     return reject.type === 'tcp reset' ? 'reject with tcp reset' : `reject with icmpx ${reject.expr}`;

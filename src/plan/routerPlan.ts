@@ -8,7 +8,7 @@
 import type { AgentOptions, Family, MacvlanMode, RouterConfig } from '../config/model.js';
 import { type Sysctl, sysctl } from '../link/sysctl.js';
 import type { NftTable } from '../nft/model.js';
-import { CLUSTER_REPLY_MARK, planRuleset } from './ruleset.js';
+import { CLUSTER_REPLY_MARK, icmpRateLimitSysctl, planRuleset, rejectingFamilies } from './ruleset.js';
 
 export interface LinkPlan {
   readonly name: string;
@@ -153,6 +153,13 @@ function sysctlPlan(config: RouterConfig, options: PlanOptions): PlannedSysctl[]
       why: 'the kernel announces new IPv6 addresses (unsolicited NA)',
     });
   }
+  for (const family of rejectingFamilies(config))
+    wanted.push({
+      key: icmpRateLimitSysctl(family),
+      value: '0',
+      required: false,
+      why: 'unmatched UDP/SCTP ports are refused at once, not only the first few per second per client',
+    });
   return wanted;
 }
 

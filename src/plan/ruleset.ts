@@ -4,8 +4,10 @@
  * up. See rules/egress_router.nft for the reviewed layout.
  */
 import type { AgentOptions, Family, Protocol, RedirectRule, RouterConfig } from '../config/model.js';
+import { type Sysctl, sysctl } from '../link/sysctl.js';
 import type { MapElement, NftChain, NftExpr, NftMap, NftRule, NftStatement, NftTable } from '../nft/model.js';
 import { TABLE_NAME } from '../nft/model.js';
+import type { AnyTable } from '../nft/packed.js';
 
 const PROTOCOL_ORDER: Record<Protocol, number> = { tcp: 0, udp: 1, sctp: 2 };
 const FAMILY_SUFFIX: Record<Family, string> = { 4: '4', 6: '6' };
@@ -86,6 +88,17 @@ function preroutingRules(config: RouterConfig, options: AgentOptions, families: 
         { accept: null },
       ],
     });
+    // Ping answers for the router itself, whatever the fallback: a probe of the router (or of its
+    // Service) should reach the router, and the LAN host behind the fallback is no echo service.
+    rules.push({
+      comment: 'ICMP to the router is answered by the router',
+      expr: [
+        fromCluster,
+        localDestination,
+        eq(meta('l4proto'), fallback.family === 4 ? 'icmp' : 'ipv6-icmp'),
+        { accept: null },
+      ],
+    });
     rules.push({
       comment: `fallback, IPv${fallback.family}`,
       expr: [
@@ -115,6 +128,16 @@ function postroutingRules(config: RouterConfig, options: AgentOptions, families:
     };
   });
 }
+
+/**
+ * The pod's per-client ICMP rate limit (net.ipv4.icmp_ratelimit, net.ipv6.icmp.ratelimit): the
+ * kernel sends the ICMP port unreachable of a UDP/SCTP reject through it, so by default a client
+ * gets only the first six refusals, then one a second (measured: 6 of 20 probes at 20/s), and the
+ * rest time out. The plan sets it to 0 (no per-client limit) for families that reject; the global
+ * limit, net.ipv4.icmp_msgs_per_sec, still applies.
+ */
+export const icmpRateLimitSysctl = (family: Family): Sysctl =>
+  family === 4 ? sysctl('net', 'ipv4', 'icmp_ratelimit') : sysctl('net', 'ipv6', 'icmp', 'ratelimit');
 
 /** Families whose unmatched connections from the cluster are refused (no fallback of theirs). */
 export function rejectingFamilies(config: RouterConfig): Family[] {
@@ -166,8 +189,25 @@ function inputRules(config: RouterConfig, options: AgentOptions): NftRule[] {
   return rules;
 }
 
+/**
+ * MSS clamping, both directions, both families: a forwarded SYN or SYN/ACK advertises at most what
+ * fits the route it takes and the route back to its sender (`rt mtu`; the kernel only ever lowers
+ * it). The cluster side is often an overlay with a smaller MTU than the LAN: without the clamp a
+ * destination sends full-sized segments the router cannot forward into the cluster, and if it or
+ * the path filters ICMP "fragmentation needed", downloads stall (a PMTU black hole).
+ */
+const mssClamp: NftRule = {
+  comment: 'clamp the MSS of forwarded SYNs to the path MTU, both directions',
+  expr: [
+    { match: { op: 'in', left: { payload: { protocol: 'tcp', field: 'flags' } }, right: 'syn' } },
+    { mangle: { key: { 'tcp option': { name: 'maxseg', field: 'size' } }, value: { rt: { key: 'mtu' } } } },
+  ],
+};
+
 function forwardRules(options: AgentOptions): NftRule[] {
   return [
+    // First: the SYN/ACK is already an established flow's packet.
+    mssClamp,
     { expr: [established, { accept: null }] },
     {
       comment: 'only redirected flows from the cluster to the LAN',
@@ -265,4 +305,47 @@ export function planRuleset(config: RouterConfig, options: AgentOptions): NftTab
     },
   ];
   return { family: 'inet', name: TABLE_NAME, maps: families.flatMap((f) => redirectMaps(config, f)), chains };
+}
+
+/** Where one (protocol, port) of a family is sent: a redirect rule's target or the fallback's. */
+export interface RedirectTarget {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** What a table does with new connections of one family, read back from the table itself. */
+export interface RedirectTargets {
+  /** `tcp 80` → the rule's destination and target port. */
+  readonly rules: ReadonlyMap<string, RedirectTarget>;
+  /** The fallback address (same port), when the table has one for the family. */
+  readonly fallback?: string;
+}
+
+export const targetKey = (protocol: string, port: number): string => `${protocol} ${port}`;
+
+/**
+ * The redirects a table of this layout holds for `family` (from its maps and its fallback rule);
+ * undefined when the table serves no such family. It reads a listed table as well as a rendered
+ * one, so the conntrack step can tell what a pass changes for established flows.
+ */
+export function redirectTargets(table: AnyTable, family: Family): RedirectTargets | undefined {
+  const maps: readonly { name: string; elements: Iterable<MapElement> }[] = table.maps;
+  const addresses = maps.find((m) => m.name === addressMapName(family));
+  if (!addresses) return undefined;
+  const ports = new Map<string, MapElement[1]>();
+  for (const [key, value] of maps.find((m) => m.name === portMapName(family))?.elements ?? [])
+    ports.set(targetKey(key[0], key[1]), value);
+  const rules = new Map<string, RedirectTarget>();
+  for (const [key, value] of addresses.elements) {
+    const id = targetKey(key[0], key[1]);
+    const port = ports.get(id);
+    rules.set(id, { address: String(value), port: typeof port === 'number' ? port : key[1] });
+  }
+  const nat = natFamily(family);
+  let fallback: string | undefined;
+  for (const rule of table.chains.find((c) => c.name === 'prerouting')?.rules ?? [])
+    for (const statement of rule.expr)
+      if ('dnat' in statement && statement.dnat.family === nat && typeof statement.dnat.addr === 'string')
+        fallback = statement.dnat.addr;
+  return { rules, ...(fallback ? { fallback } : {}) };
 }

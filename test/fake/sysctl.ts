@@ -11,6 +11,8 @@ const GLOBAL: Record<string, string> = {
   'net/ipv4/ip_forward': '0',
   'net/ipv4/ip_nonlocal_bind': '0',
   'net/ipv6/ip_nonlocal_bind': '0',
+  'net/ipv4/icmp_ratelimit': '1000',
+  'net/ipv6/icmp/ratelimit': '100',
 };
 
 const IPV4_CONF: Record<string, string> = {

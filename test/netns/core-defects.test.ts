@@ -92,8 +92,9 @@ describe('a failing start-up backs off (no retry storm)', () => {
       agent = await startAgent(topo, config.path, { args: ['--resync-interval', '30'] });
       const macs = new Set<string>();
       const started = Date.now();
-      // Watch net1 come and go for 12 s: with backoff 1, 2, 4, 8 s that is at most 5 attempts.
-      while (Date.now() - started < 12_000) {
+      // Watch net1 come and go for 16 s: with backoff 1, 2, 4, 8 s that is at most 5 attempts
+      // (each one also ARP-probes the IPv4 address for 2 s before it adds anything).
+      while (Date.now() - started < 16_000) {
         const link = await net1();
         if (link) macs.add(link.address);
         await new Promise((resolve) => setTimeout(resolve, 50));

@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { type HealthServer, startHealthServer } from '../../src/agent/http.js';
 import { LOG_LEVELS } from '../../src/agent/logger.js';
+import { systemOptionsFrom } from '../../src/cli/commands/apply.js';
 import { COMMANDS } from '../../src/cli/commandTable.js';
-import { LOG_LEVEL_NAMES } from '../../src/cli/flags.js';
+import { LOG_LEVEL_NAMES, parseFlags } from '../../src/cli/flags.js';
 import { readEnvFile } from '../helpers/envFile.js';
 import { runCli } from '../helpers/runCli.js';
 
@@ -742,6 +743,17 @@ describe('help and the flag tables', () => {
     expect(inHelp).toEqual(visible);
   });
 
+  it('apply and run take --flush-tcp-on-change into their options; cleanup has no such flag', () => {
+    for (const name of ['apply', 'run']) {
+      const table = COMMANDS[name]!.flags;
+      const flagged = parseFlags(['--flush-tcp-on-change', 'router.yaml'], table);
+      expect(systemOptionsFrom(flagged.values, flagged.positionals).options.flushTcpOnChange).toBe(true);
+      const plain = parseFlags(['router.yaml'], table);
+      expect(systemOptionsFrom(plain.values, plain.positionals).options.flushTcpOnChange).toBeUndefined();
+    }
+    expect(COMMANDS.cleanup!.flags['flush-tcp-on-change']).toBeUndefined();
+  });
+
   it('run --log-level takes the levels the logger knows', () => {
     expect([...LOG_LEVEL_NAMES]).toEqual([...LOG_LEVELS]);
     expect(COMMANDS.run!.flags['log-level']!.complete).toEqual(LOG_LEVELS);
@@ -811,6 +823,11 @@ describe('completion', () => {
     // Deprecated aliases are accepted but not offered.
     expect(await bashOffers(path, ['egress-router-agent', 'render', '--f'])).toEqual(['--from-env']);
     expect(await bashOffers(path, ['egress-router-agent', 'apply', '--m'])).toEqual(['--master-netns']);
+    for (const command of ['apply', 'run'])
+      expect(await bashOffers(path, ['egress-router-agent', command, '--fl'])).toEqual([
+        '--flush-tcp-on-change',
+      ]);
+    expect(await bashOffers(path, ['egress-router-agent', 'cleanup', '--fl'])).toEqual([]);
   });
 
   it.skipIf(!hasZsh)('zsh parses the script and registers it with compdef', async () => {

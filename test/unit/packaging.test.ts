@@ -283,6 +283,7 @@ describe('Containerfile', () => {
       'conntrack',
       'keepalived',
       'ipv6toolkit',
+      'ndisc6',
     ])
       expect(installed).toContain(needed);
     expect(

@@ -22,7 +22,7 @@ export interface GatewayStatus {
   readonly family: 4 | 6;
   readonly gateway: string;
   readonly reachable: boolean;
-  /** The neighbour state or probe result, for humans ("REACHABLE", "no answer to 3 ARP probes"). */
+  /** What the probe saw, for humans ("answers (aa:bb:cc:dd:ee:ff)", "no answer to 2 ARP probes"). */
   readonly state: string;
 }
 
@@ -58,6 +58,8 @@ export interface PassSummary {
   readonly reason?: string;
   /** Kinds of drift repaired (one entry per change). */
   readonly repairs: readonly string[];
+  /** The protocol of each conntrack flush the pass made (a changed or removed mapping). */
+  readonly conntrackFlushes?: readonly ('tcp' | 'udp' | 'sctp')[];
   /** A config reload this pass dealt with. */
   readonly reload?: 'applied' | 'invalid' | 'failed';
 }

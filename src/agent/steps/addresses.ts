@@ -1,9 +1,12 @@
 /**
  * The egress addresses. The egress interface belongs to the router: global addresses on it that
- * the plan does not list are removed (on an HA standby the plan's list is empty). New addresses
- * are added before stale ones go, so the device keeps an address of the family throughout when
- * it can. IPv4 addresses are announced at once; IPv6 ones after DAD, which does not hold the IPv4
- * announcement back.
+ * the plan does not list are removed (on an HA standby the plan's list is empty). Before anything
+ * changes, new IPv4 addresses are ARP-probed (RFC 5227: IPv4 has no DAD of its own): another host
+ * answering fails the pass with DuplicateAddress and nothing is taken over; under HA, VRRP has
+ * decided who holds them and there is no probe. IPv4 addresses are announced at once; IPv6 ones
+ * after DAD, which does not hold the IPv4 announcement back. When the link went down since the last
+ * pass (set down behind the agent's back, or down and up again), its IPv4 addresses are announced
+ * again: neighbours and switches may have forgotten them meanwhile.
  */
 import type { Family } from '../../config/model.js';
 import { AGENT_ROUTE_PROTO, type DeviceAddress, routeArgs, specOf } from '../../link/iproute.js';
@@ -82,12 +85,43 @@ function routesBack(input: StepInput, device: string) {
     .map((r) => ipOp('pod', routeArgs('replace', specOf(r)), 4));
 }
 
+/**
+ * The egress link went down since the last pass: it is down now (the link step brings it up), or
+ * it went down and up again, which the kernel shows by having dropped every IPv4 route through it
+ * while its IPv4 addresses stayed. Neighbours and switches may have forgotten the addresses.
+ */
+function linkWentDown(input: StepInput, device: string): boolean {
+  if (input.freshDevices.has(device)) return false;
+  const link = input.observed.pod.links.find((l) => l.ifname === device);
+  if (!link) return false;
+  if (!link.flags.includes('UP')) return true;
+  const routed = input.plan.routes.some((r) => r.family === 4 && r.device === device);
+  const routes = input.observed.pod.routes.filter(
+    (r) => r.family === 4 && r.dev === device && r.protocol === AGENT_ROUTE_PROTO,
+  );
+  return routed && routes.length === 0;
+}
+
 export const addressesStep: Step = {
   name: STEP,
   reason: 'AddressFailed',
   converge(input) {
-    const { device, have, added, stale, failed, gone } = addressChanges(input);
+    const { device, have, wanted, added, stale, failed, gone } = addressChanges(input);
     const actions: Action[] = [];
+    const held = new Set(have.map(cidrOf));
+    const probed = added
+      .filter((a) => a.family === 4 && !held.has(a.cidr) && !input.heldBefore?.has(a.address))
+      .map((a) => a.address);
+    if (probed.length > 0 && !input.ha)
+      actions.push({
+        step: STEP,
+        kind: 'address',
+        object: probed.join(', '),
+        message: `no other host answers ARP probes for ${probed.join(', ')}`,
+        op: { type: 'arp-probe', device, addresses: probed },
+        reason: 'AddressFailed',
+        quiet: true,
+      });
     // Stale ones go first: deleting a primary IPv4 address also deletes the secondaries of its
     // subnet (unless promote_secondaries is set), so a new address added first could vanish.
     const why = input.holdAddresses ? 'not in the config' : 'this replica is the HA standby';
@@ -108,12 +142,16 @@ export const addressesStep: Step = {
       actions.push(deleteAction(device, a, 'its duplicate address detection had failed'));
     for (const a of added) actions.push(addAction(device, a.cidr, a.family, input.ha));
     // IPv4 is announced at once; IPv6 waits for DAD in the announce step, after the routes.
-    for (const a of added.filter((x) => x.family === 4))
+    const wentDown = linkWentDown(input, device);
+    const announced = wanted.filter(
+      (a) => a.family === 4 && (added.includes(a) || (wentDown && held.has(a.cidr))),
+    );
+    for (const a of announced)
       actions.push({
         step: STEP,
         kind: 'announce',
         object: a.address,
-        message: `announced ${a.address} with gratuitous ARP`,
+        message: `announced ${a.address} with gratuitous ARP${added.includes(a) ? '' : ` again (${device} went down)`}`,
         op: { type: 'announce', device, address: a.address, family: 4 },
       });
     const flushedFamilies = flushing ? [4 as const] : [];

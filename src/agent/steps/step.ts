@@ -54,6 +54,12 @@ export interface StepInput {
    * without an ARP probe; VRRP already decided who holds them.
    */
   readonly ha: boolean;
+  /**
+   * Egress addresses this process held after its last pass, with no conflict known: re-adding one
+   * (a repair after it was deleted, or the link re-created) needs no ARP probe, it was ours a
+   * moment ago; a host that claims it later is the conflict watch's to report.
+   */
+  readonly heldBefore?: ReadonlySet<string>;
   /** How other namespaces name the pod's for `ip link … netns` (the agent's pid). */
   readonly podNamespaceRef: string;
   /** Random hex for temporary names. */

@@ -3,15 +3,19 @@
  * turns on is marked in the kernel (sysctls carry no owner): a `nop` policy rule of that family
  * at FORWARDING_MARK_PRIORITY, protocol 77. Cleanup turns forwarding off again only where that
  * mark says the agent turned it on (the pod spec or the runtime may have set it themselves).
+ * The per-client ICMP rate limit the agent lifts is recorded the same way, with the value it
+ * found in the rule's fwmark (RATELIMIT_RECORD_PRIORITY), which cleanup puts back.
  */
 import type { Family } from '../../config/model.js';
 import { AGENT_ROUTE_PROTO } from '../../link/iproute.js';
 import { type Sysctl, sysctl, sysctlName } from '../../link/sysctl.js';
+import { icmpRateLimitSysctl } from '../../plan/ruleset.js';
 import { type Action, ipOp } from '../actions.js';
 import type { Observation, Step } from './step.js';
 
 const STEP = 'sysctls';
 export const FORWARDING_MARK_PRIORITY = 17747;
+export const RATELIMIT_RECORD_PRIORITY = 17748;
 
 export const forwardingSysctl = (family: Family): Sysctl =>
   family === 4 ? sysctl('net', 'ipv4', 'ip_forward') : sysctl('net', 'ipv6', 'conf', 'all', 'forwarding');
@@ -40,6 +44,58 @@ const markAction = (family: Family, verb: 'add' | 'delete'): Action => ({
   undo: [ipOp('pod', markArgs(verb === 'add' ? 'delete' : 'add'), family)],
   quiet: true,
 });
+
+const recordArgs = (verb: 'add' | 'delete', value: string): string[] => [
+  'rule',
+  verb,
+  'priority',
+  String(RATELIMIT_RECORD_PRIORITY),
+  'protocol',
+  AGENT_ROUTE_PROTO,
+  'fwmark',
+  value,
+  'nop',
+];
+
+/** The ICMP rate limit the agent found before it lifted it, from its record; undefined: none. */
+function recordedRateLimit(observed: Observation, family: Family): string | undefined {
+  const rule = observed.pod.rules[family].find(
+    (r) => r.priority === RATELIMIT_RECORD_PRIORITY && r.protocol === AGENT_ROUTE_PROTO && 'nop' in r,
+  );
+  return rule?.fwmark === undefined ? undefined : String(Number(rule.fwmark));
+}
+
+const recordAction = (family: Family, verb: 'add' | 'delete', value: string): Action => ({
+  step: STEP,
+  kind: 'sysctl',
+  object: `IPv${family} ICMP rate limit record`,
+  message: `${verb === 'add' ? 'recorded' : 'dropped the record of'} the IPv${family} ICMP rate limit found (${value})`,
+  op: ipOp('pod', recordArgs(verb, value), family),
+  undo: [ipOp('pod', recordArgs(verb === 'add' ? 'delete' : 'add', value), family)],
+  quiet: true,
+});
+
+/** Puts back the ICMP rate limit the agent found, and drops its record. */
+function restoreRateLimit(observed: Observation, family: Family, found: string, why: string): Action[] {
+  const key = icmpRateLimitSysctl(family);
+  const now = observed.sysctls.get(sysctlName(key));
+  const actions: Action[] = [];
+  if (now !== found)
+    actions.push({
+      step: STEP,
+      kind: 'sysctl',
+      object: sysctlName(key),
+      message: `set ${sysctlName(key)}=${found} (${why})`,
+      op: { type: 'sysctl', key, value: found },
+      ...(now !== undefined ? { undo: [{ type: 'sysctl' as const, key, value: now }] } : {}),
+      optional: `${sysctlName(key)} could not be put back to ${found}`,
+    });
+  actions.push(recordAction(family, 'delete', found));
+  return actions;
+}
+
+const rateLimitFamily = (name: string): Family | undefined =>
+  ([4, 6] as const).find((f) => sysctlName(icmpRateLimitSysctl(f)) === name);
 
 function turnOff(observed: Observation, family: Family, why: string): Action[] {
   const key = forwardingSysctl(family);
@@ -76,12 +132,20 @@ export const sysctlsStep: Step = {
         ...(before !== undefined
           ? { undo: [{ type: 'sysctl' as const, key: wanted.key, value: before }] }
           : {}),
-        ...(wanted.required
-          ? {}
-          : { optional: `${name} could not be set; the agent announces new IPv6 addresses itself` }),
+        ...(wanted.required ? {} : { optional: `${name} could not be set (wanted so that ${wanted.why})` }),
       });
       const family = ([4, 6] as const).find((f) => sysctlName(forwardingSysctl(f)) === name);
       if (family && !hasMark(observed, family)) actions.push(markAction(family, 'add'));
+      const limited = rateLimitFamily(name);
+      if (limited && before !== undefined && recordedRateLimit(observed, limited) === undefined)
+        actions.push(recordAction(limited, 'add', before));
+    }
+    // An ICMP rate limit the agent lifted for a family that now has a fallback (nothing refused).
+    for (const family of [4, 6] as const) {
+      const found = recordedRateLimit(observed, family);
+      const wanted = plan.sysctls.some((s) => sysctlName(s.key) === sysctlName(icmpRateLimitSysctl(family)));
+      if (!wanted && found !== undefined)
+        actions.push(...restoreRateLimit(observed, family, found, 'no unmatched port is refused any more'));
     }
     // Forwarding the agent turned on for a family the config no longer has.
     for (const family of [4, 6] as const) {
@@ -92,8 +156,14 @@ export const sysctlsStep: Step = {
     return { actions };
   },
   remove({ observed }) {
-    return ([4, 6] as const).flatMap((family) =>
-      hasMark(observed, family) ? turnOff(observed, family, 'the agent had turned it on') : [],
-    );
+    return ([4, 6] as const).flatMap((family) => {
+      const found = recordedRateLimit(observed, family);
+      return [
+        ...(hasMark(observed, family) ? turnOff(observed, family, 'the agent had turned it on') : []),
+        ...(found !== undefined
+          ? restoreRateLimit(observed, family, found, 'the value found before apply')
+          : []),
+      ];
+    });
   },
 };

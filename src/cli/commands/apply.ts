@@ -56,6 +56,7 @@ export function systemOptionsFrom(
     ...agentOptions,
     clusterCidrs: clusterCidrs(values['cluster-cidr'] as string[]),
     ...(values['master-netns'] ? { masterNetns: values['master-netns'] as string } : {}),
+    ...(values['flush-tcp-on-change'] ? { flushTcpOnChange: true } : {}),
   };
   return { options, source: configSourceFrom(positionals, Boolean(values['from-env'])) };
 }

@@ -57,11 +57,15 @@ route 2001:db8::/64 dev eth0 table 17746 proto 77 metric 1024
 route default via 2001:db8::1 dev eth0 table 17746 proto 77 metric 1024
 rule ipv4 17746: from all fwmark 0x4552 lookup 17746 proto 77
 rule ipv4 17747: from all nop proto 77
+rule ipv4 17748: from all fwmark 0x3e8 nop proto 77
 rule ipv6 17746: from all fwmark 0x4552 lookup 17746 proto 77
 rule ipv6 17747: from all nop proto 77
+rule ipv6 17748: from all fwmark 0x64 nop proto 77
+sysctl net.ipv4.icmp_ratelimit = 0
 sysctl net.ipv4.ip_forward = 1
 sysctl net.ipv6.conf.all.forwarding = 1
 sysctl net.ipv6.conf.net1.ndisc_notify = 1
+sysctl net.ipv6.icmp.ratelimit = 0
 table inet egress_router {
 `;
 

@@ -150,7 +150,8 @@ describe('passes against the fake kernel', () => {
       'ip -6 -json rule show',
       'nsenter --net=/run/netns/node -- ip -json -details -batch -',
       'nsenter --net=/run/netns/node -- ip -6 -json rule show',
-      'ip -json neigh show 192.0.2.1 dev net1',
+      // The gateway was probed on the wire by the startup pass under a second ago: its answer
+      // stands (probes are bounded in rate).
     ]);
     expect(l.fake.dump()).toBe(dump);
     expect(l.snapshots.map((s) => s.pass?.trigger)).toEqual(['startup', 'resync']);
@@ -278,6 +279,39 @@ describe('scheduling', () => {
     expect(l.passes).toEqual(['config+resync+signal+startup', 'resync+signal']);
   });
 
+  it('a warning that stands (a sysctl /proc/sys does not let it set) is logged once, then at debug', async () => {
+    const l = await loop(config(ONE_RULE));
+    l.fake.readOnlySysctl('net.ipv4.icmp_ratelimit');
+    await l.scheduler.request('startup');
+    await l.scheduler.request('resync');
+    await l.scheduler.request('resync');
+    expect(conditions(l).Available).toMatchObject({ status: 'True' });
+    const about = l.logs.filter((x) => x.msg.startsWith('net.ipv4.icmp_ratelimit could not be set'));
+    expect(about.map((x) => x.level)).toEqual([40, 20, 20]);
+    // Once it can be set, the warning is gone; should it come back, it is logged again.
+    l.fake.readOnlySysctl('net.ipv4.icmp_ratelimit', false);
+    await l.scheduler.request('resync');
+    l.fake.setSysctl('net.ipv4.icmp_ratelimit', '1000');
+    l.fake.readOnlySysctl('net.ipv4.icmp_ratelimit');
+    await l.scheduler.request('resync');
+    expect(
+      l.logs.filter((x) => x.msg.startsWith('net.ipv4.icmp_ratelimit could not be set')).map((x) => x.level),
+    ).toEqual([40, 20, 20, 40]);
+  });
+
+  it('lifts the ICMP rate limit while ports are refused, and puts back the value it found once a fallback takes them', async () => {
+    const l = await loop(config(ONE_RULE));
+    l.fake.setSysctl('net.ipv4.icmp_ratelimit', '250');
+    await l.scheduler.request('startup');
+    expect(l.fake.dump()).toContain('sysctl net.ipv4.icmp_ratelimit = 0');
+    expect(l.fake.dump()).toContain('rule ipv4 17748: from all fwmark 0xfa nop proto 77');
+    l.setConfig(config(`${ONE_RULE}\n    fallbackIP: 192.0.2.30`));
+    await l.scheduler.request('config');
+    expect(conditions(l).Available).toMatchObject({ status: 'True' });
+    expect(l.fake.dump()).toContain('sysctl net.ipv4.icmp_ratelimit = 250');
+    expect(l.fake.dump()).not.toContain('17748');
+  });
+
   it("the agent's own kernel events during a pass and its settle time are not drift", async () => {
     const l = await loop(config(ONE_RULE));
     const pass = l.scheduler.request('startup');
@@ -296,7 +330,8 @@ describe('scheduling', () => {
     // A long DAD wait: the pass is half-way (link, addresses, routes made) when the stop comes.
     l.fake.hang(/^ip -json address show dev net1$/);
     const pass = l.scheduler.request('startup');
-    for (let i = 0; i < 100 && !l.fake.dump().includes('net1'); i++)
+    // The IPv4 address is ARP-probed (two seconds of silence) before it is added.
+    for (let i = 0; i < 250 && !l.fake.dump().includes('address net1 192.0.2.100/24'); i++)
       await new Promise((r) => setTimeout(r, 20));
     expect(l.fake.dump()).toContain('address net1 192.0.2.100/24');
     const started = Date.now();

@@ -343,7 +343,7 @@ describe('fallback and reject', () => {
   it('with a fallback: the health port is accepted before the fallback DNAT, and nothing is rejected', () => {
     const table = plan({ addresses: [V4], rules: tcpRules(3), fallbackIP: '192.0.2.20' });
     const rules = chainOf(table, 'prerouting').rules;
-    expect(rules).toHaveLength(3);
+    expect(rules).toHaveLength(4);
     const redirect = rules.findIndex((r) => has(r, isDnat) && JSON.stringify(r).includes('@redirect_addr4'));
     const health = rules.findIndex((r) => healthAccept(r, 9099));
     const fallback = rules.findIndex(
@@ -351,7 +351,12 @@ describe('fallback and reject', () => {
     );
     expect(redirect).toBe(0);
     expect(health).toBe(1);
-    expect(fallback).toBe(2);
+    // ICMP to the router stays local (the router answers pings), before the fallback.
+    expect(rules[2]!.expr.slice(2)).toEqual([
+      { match: { op: '==', left: { meta: { key: 'l4proto' } }, right: 'icmp' } },
+      { accept: null },
+    ]);
+    expect(fallback).toBe(3);
     expect(rules[1]!.expr).toContainEqual({
       match: { op: '==', left: { fib: { result: 'type', flags: ['daddr'] } }, right: 'local' },
     });
@@ -374,6 +379,7 @@ describe('fallback and reject', () => {
     expect(rules.map((r) => r.comment)).toEqual([
       'redirect rules, IPv4',
       'the agent health port stays local',
+      'ICMP to the router is answered by the router',
       'fallback, IPv4',
     ]);
     expect(mapOf(table, 'redirect_addr4').elements).toEqual([]);
@@ -394,7 +400,7 @@ describe('fallback and reject', () => {
     }
     const prerouting = chainOf(table, 'prerouting').rules;
     expect(prerouting.at(-1)!.expr.at(-1)).toEqual({ dnat: { family: 'ip', addr: '192.0.2.20' } });
-    expect(prerouting.findIndex((r) => healthAccept(r, 9099))).toBe(prerouting.length - 2);
+    expect(prerouting.findIndex((r) => healthAccept(r, 9099))).toBe(prerouting.length - 3);
   });
 
   it('dual-stack with an IPv6 fallback: only IPv4 is rejected', () => {
@@ -560,9 +566,18 @@ describe('chains', () => {
     expect(tableText(table)).toContain('ct direction reply ct mark 17746 meta mark set 17746');
   });
 
-  it('forward accepts only established flows and DNATed flows from the cluster to the LAN', () => {
+  it('forward clamps the MSS of SYNs first, then accepts only established flows and DNATed flows from the cluster to the LAN', () => {
     const table = plan({ addresses: [V4], rules: tcpRules(1) });
     expect(chainOf(table, 'forward').rules.map((r) => r.expr)).toEqual([
+      [
+        { match: { op: 'in', left: { payload: { protocol: 'tcp', field: 'flags' } }, right: 'syn' } },
+        {
+          mangle: {
+            key: { 'tcp option': { name: 'maxseg', field: 'size' } },
+            value: { rt: { key: 'mtu' } },
+          },
+        },
+      ],
       [
         { match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } },
         { accept: null },
@@ -622,7 +637,7 @@ describe('options', () => {
         match: { op: '!=', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 8443 },
       });
     }
-    expect(chainOf(table, 'forward').rules[1]!.expr.slice(0, 2)).toEqual([
+    expect(chainOf(table, 'forward').rules[2]!.expr.slice(0, 2)).toEqual([
       { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'ens3' } },
       { match: { op: '==', left: { meta: { key: 'oifname' } }, right: 'macvlan0' } },
     ]);
