@@ -4,14 +4,15 @@
 #   scripts/bench.sh --quick    # a ~2 minute smoke run
 #   scripts/bench.sh --only rate,apply --out /tmp/bench
 # Installs what is missing (scripts/setup.sh, plus strace for the profile suite), builds dist/
-# (the agent is benchmarked as shipped), then runs scripts/bench/main.ts.
+# (the agent is benchmarked as shipped), then runs scripts/bench/main.ts. SKIP_SETUP=1 skips
+# scripts/setup.sh, as in scripts/test.sh (then run `npm run build` yourself after a change).
 # Reports only: a missed goal never makes it fail (exit 1 only when a suite itself broke).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case " $* " in
   *" -h "*|*" --help "*|*" --from-json "*) report_only=1 ;;
   *)
-    bash scripts/setup.sh >&2
+    [ "${SKIP_SETUP:-}" = 1 ] || bash scripts/setup.sh >&2
     if ! command -v strace >/dev/null; then
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null
     fi
