@@ -295,6 +295,7 @@ export class Agent {
   async stop(): Promise<void> {
     const { log } = this.settings;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.effects.stop();
     for (const s of [...this.stoppables.splice(0), ...this.monitors.splice(0)]) s.stop();
     const loopStopped = this.scheduler.stop();
     if (this.ha) {

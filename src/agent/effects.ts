@@ -19,6 +19,11 @@ export interface Effects {
   waitDad(device: string, address: string, cidr: string, signal?: AbortSignal): Promise<void>;
   /** Starts announcing; problems are reported through `onProblem` later, never thrown. */
   announce(device: string, address: string, family: Family, byKernel: boolean): void;
+  /**
+   * Cancels the announcements still to come and reports nothing more: after the agent stops (and
+   * perhaps removed the interface), an arping that finds it gone is no problem of the router's.
+   */
+  stop(): void;
 }
 
 /** Gaps between announcement rounds after the first: two more, spaced. */
@@ -86,9 +91,18 @@ function announceArgv(device: string, address: string, family: Family): [string,
 }
 
 export function realEffects(system: System, settings: EffectSettings = {}): Effects {
-  const onProblem = settings.onProblem ?? (() => undefined);
+  let stopped = false;
+  const pending = new Set<ReturnType<typeof setTimeout>>();
+  const onProblem = (message: string) => {
+    if (!stopped) settings.onProblem?.(message);
+  };
   const dadTimeoutMs = settings.dadTimeoutMs ?? 10_000;
   return {
+    stop() {
+      stopped = true;
+      for (const timer of pending) clearTimeout(timer);
+      pending.clear();
+    },
     async probeAddresses(device, addresses, signal) {
       const answers = await Promise.all(
         addresses.map(async (address) => ({
@@ -138,7 +152,7 @@ export function realEffects(system: System, settings: EffectSettings = {}): Effe
       }
     },
     announce(device, address, family, byKernel) {
-      if (byKernel) return;
+      if (byKernel || stopped) return;
       const send = () => {
         // arping exits 1 when nobody replies, which unsolicited ARP never expects.
         for (const argv of announceArgv(device, address, family))
@@ -157,7 +171,12 @@ export function realEffects(system: System, settings: EffectSettings = {}): Effe
       let at = 0;
       for (const gap of ANNOUNCE_REPEATS_MS) {
         at += gap;
-        setTimeout(() => void stillHeld().then((held) => held && send()), at).unref();
+        const timer = setTimeout(() => {
+          pending.delete(timer);
+          void stillHeld().then((held) => held && !stopped && send());
+        }, at);
+        timer.unref();
+        pending.add(timer);
       }
     },
   };
