@@ -43,6 +43,8 @@ describe('demo', () => {
       expect(out).toContain(`${server} saw: ${proto} on port ${port} from 192.0.2.100: the egress address`);
     }
     expect(out).toMatch(/Available\s+True\s+Applied/);
+    expect(out).toContain('fallback: everything else -> 192.0.2.20');
+    expect(out).not.toContain('undefined');
     expect(out).toMatch(/egress_router_redirect_connections_total\{protocol="tcp",port="80",[^}]*\} 1/);
     expect(out).toContain('all five requests went where the rules say');
     expect(await ourNamespaces()).toEqual([]);

@@ -38,7 +38,7 @@ interface StatusRule {
 interface StatusDocument {
   conditions?: Condition[];
   rules?: StatusRule[];
-  config?: { fallback?: { address: string } } | null;
+  config?: { fallback?: string } | null;
   interface?: {
     name: string;
     createdByAgent: boolean | null;
@@ -118,7 +118,7 @@ export function formatStatus(doc: StatusDocument, now: Date, wide = false): stri
   const lines = [conditionsTable(doc, now, wide)];
   const rules = doc.rules ?? [];
   if (rules.length > 0) lines.push('', rulesTable(rules, wide));
-  if (doc.config?.fallback) lines.push('', `fallback: everything else -> ${doc.config.fallback.address}`);
+  if (doc.config?.fallback) lines.push('', `fallback: everything else -> ${doc.config.fallback}`);
   if (wide) lines.push('', ...details(doc));
   return `${lines.join('\n')}\n`;
 }
