@@ -643,7 +643,7 @@ describe('status output against a health server', () => {
     );
     expect(lines).toContainEqual(expect.stringMatching(/^TCP\s+80\s+IPv4\s+192\.0\.2\.10:80\s+3$/));
     expect(lines).toContain('interface: net1 on eth1, created by the agent: 192.0.2.100/24');
-    expect(lines).toContain('gateway: 192.0.2.1 (IPv4) does not answer (FAILED)');
+    expect(lines).toContain('gateway: 192.0.2.1 (IPv4) unreachable: FAILED');
     expect(lines).toContain(`last apply: ${transition}`);
     expect(lines).toContain(`last drift repair: ${transition}: added route default via 192.0.2.1 dev net1`);
     expect(lines).toContain('agent version: 0.1.0');

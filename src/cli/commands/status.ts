@@ -99,7 +99,7 @@ function details(doc: StatusDocument): string[] {
   }
   for (const g of doc.gateways ?? []) {
     lines.push(
-      `gateway: ${g.gateway} (IPv${g.family}) ${g.reachable ? 'answers' : 'does not answer'} (${g.state})`,
+      `gateway: ${g.gateway} (IPv${g.family}) ${g.reachable ? 'reachable' : 'unreachable'}: ${g.state}`,
     );
   }
   lines.push(`last apply: ${doc.lastApplyTime ?? 'never'}`);
