@@ -26,7 +26,7 @@ import {
   sleep,
   type Topology,
 } from '../../src/netkit/index.js';
-import { routerYaml, startTestAgent } from './kit/agent.js';
+import { printAgentLogIfFailed, routerYaml, startTestAgent } from './kit/agent.js';
 import { buildAgent } from './kit/build.js';
 import { expectAgent } from './kit/expect.js';
 import { condition, conditionIs, waitForStatus } from './kit/status.js';
@@ -77,15 +77,7 @@ afterAll(async () => {
   }
 }, 60_000);
 
-afterEach(async (context) => {
-  if (context.task.result?.state === 'fail' && agent)
-    console.error(
-      agent.logs
-        .slice(-40)
-        .map((l) => JSON.stringify(l))
-        .join('\n'),
-    );
-});
+afterEach((context) => printAgentLogIfFailed(context, agent, 40));
 
 describe('IPv4 address conflicts', () => {
   it('apply refuses an address a LAN host holds: exit 1 naming it, nothing changed, the LAN still points at the host', async () => {

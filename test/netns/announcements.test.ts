@@ -18,7 +18,7 @@ import {
   type ScratchDir,
   type Topology,
 } from '../../src/netkit/index.js';
-import { startTestAgent } from './kit/agent.js';
+import { printAgentLogIfFailed, startTestAgent, tearDownRun } from './kit/agent.js';
 import { buildAgent } from './kit/build.js';
 import { conditionIs, waitForStatus } from './kit/status.js';
 
@@ -81,27 +81,9 @@ beforeAll(async () => {
   configPath = cfg.path;
 }, 120_000);
 
-afterAll(async () => {
-  try {
-    await agent?.stop().catch(() => undefined);
-  } finally {
-    try {
-      await topo?.destroy();
-    } finally {
-      await dir?.remove();
-    }
-  }
-}, 60_000);
+afterAll(() => tearDownRun(agent, topo, async () => dir?.remove()), 60_000);
 
-afterEach((context) => {
-  if (context.task.result?.state === 'fail' && agent)
-    console.error(
-      agent.logs
-        .slice(-30)
-        .map((l) => JSON.stringify(l))
-        .join('\n'),
-    );
-});
+afterEach((context) => printAgentLogIfFailed(context, agent, 30));
 
 describe('announcements', () => {
   it('repeats gratuitous ARP in both styles, spaced; sends its own NA (Override, never Router); does not hold IPv4 back for IPv6 DAD', async () => {

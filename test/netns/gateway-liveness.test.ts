@@ -20,7 +20,7 @@ import {
   type Topology,
   tcpRequest,
 } from '../../src/netkit/index.js';
-import { startTestAgent } from './kit/agent.js';
+import { printAgentLogIfFailed, startTestAgent, tearDownRun } from './kit/agent.js';
 import { buildAgent } from './kit/build.js';
 import { condition, conditionIs, metrics, waitForStatus } from './kit/status.js';
 
@@ -38,27 +38,9 @@ beforeAll(async () => {
   dir = await createScratchDir('ert-gateway-');
 }, 120_000);
 
-afterAll(async () => {
-  try {
-    await agent?.stop().catch(() => undefined);
-  } finally {
-    try {
-      await topo?.destroy();
-    } finally {
-      await dir?.remove();
-    }
-  }
-}, 60_000);
+afterAll(() => tearDownRun(agent, topo, async () => dir?.remove()), 60_000);
 
-afterEach((context) => {
-  if (context.task.result?.state === 'fail' && agent)
-    console.error(
-      agent.logs
-        .slice(-30)
-        .map((l) => JSON.stringify(l))
-        .join('\n'),
-    );
-});
+afterEach((context) => printAgentLogIfFailed(context, agent, 30));
 
 const gatewayUp = async (family: 'ipv4' | 'ipv6', gateway: string) =>
   metricValue(await metrics(topo), 'egress_router_gateway_up', { family, gateway });

@@ -26,7 +26,7 @@ import {
   type Topology,
 } from '../../src/netkit/index.js';
 import { udpFlow } from './edges/udpFlow.js';
-import { routerYaml, startTestAgent } from './kit/agent.js';
+import { printAgentLogIfFailed, routerYaml, startTestAgent, tearDownRun } from './kit/agent.js';
 import { buildAgent } from './kit/build.js';
 import { metrics } from './kit/status.js';
 
@@ -63,27 +63,9 @@ beforeAll(async () => {
   servers.push(await startServer(topo, 'dst2', 'dst2', { tcp: [80], udp: [53] }));
 }, 120_000);
 
-afterAll(async () => {
-  try {
-    await agent?.stop().catch(() => undefined);
-  } finally {
-    try {
-      await topo?.destroy();
-    } finally {
-      await dir?.remove();
-    }
-  }
-}, 60_000);
+afterAll(() => tearDownRun(agent, topo, async () => dir?.remove()), 60_000);
 
-afterEach((context) => {
-  if (context.task.result?.state === 'fail' && agent)
-    console.error(
-      agent.logs
-        .slice(-40)
-        .map((l) => JSON.stringify(l))
-        .join('\n'),
-    );
-});
+afterEach((context) => printAgentLogIfFailed(context, agent, 40));
 
 describe('conntrack hygiene on reload', () => {
   it('moves a UDP flow from one source port to the new destination within 1 s, and stops it reaching a removed one; an unchanged TCP stream is untouched', async () => {

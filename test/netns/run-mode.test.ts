@@ -34,7 +34,7 @@ import {
   type Topology,
   tcpRequest,
 } from '../../src/netkit/index.js';
-import { routerYaml, startTestAgent } from './kit/agent.js';
+import { printAgentLogIfFailed, routerYaml, startTestAgent, tearDownRun } from './kit/agent.js';
 import { buildAgent } from './kit/build.js';
 import { condition, conditionIs, metrics, type StatusDoc, status, waitForStatus } from './kit/status.js';
 
@@ -117,28 +117,9 @@ describe('run mode', () => {
     agent = await startTestAgent(topo, cfg.path);
   }, 120_000);
 
-  afterAll(async () => {
-    try {
-      await agent?.stop().catch(() => undefined);
-    } finally {
-      try {
-        await topo?.destroy();
-      } finally {
-        await removeDir(dir);
-      }
-    }
-  }, 60_000);
+  afterAll(() => tearDownRun(agent, topo, () => removeDir(dir)), 60_000);
 
-  afterEach((context) => {
-    if (context.task.result?.state === 'fail' && agent) {
-      console.error(
-        `agent log (last 40 lines):\n${agent.logs
-          .slice(-40)
-          .map((l) => JSON.stringify(l))
-          .join('\n')}`,
-      );
-    }
-  });
+  afterEach((context) => printAgentLogIfFailed(context, agent, 40));
 
   it('serves /healthz, turns /readyz 200 once Available, and redirects traffic with SNAT', async () => {
     const topology = T();

@@ -34,7 +34,7 @@ import {
   startServer,
   type Topology,
 } from '../../src/netkit/index.js';
-import { startTestAgent } from './kit/agent.js';
+import { printAgentLogIfFailed, startTestAgent, tearDownRun } from './kit/agent.js';
 import { buildAgent } from './kit/build.js';
 import { expectRedirect } from './kit/expect.js';
 import { metrics, type StatusDoc, status } from './kit/status.js';
@@ -144,27 +144,9 @@ describe(`run with a rule for every TCP port (${RULES.toLocaleString('en')} rule
     await agent.waitReady(300_000);
   }, 360_000);
 
-  afterAll(async () => {
-    try {
-      await agent?.stop().catch(() => undefined);
-    } finally {
-      try {
-        await topo?.destroy();
-      } finally {
-        await removeDir(dir);
-      }
-    }
-  }, 120_000);
+  afterAll(() => tearDownRun(agent, topo, () => removeDir(dir)), 120_000);
 
-  afterEach((context) => {
-    if (context.task.result?.state === 'fail' && agent)
-      console.error(
-        `agent log (last 30 lines):\n${agent.logs
-          .slice(-30)
-          .map((l) => JSON.stringify(l))
-          .join('\n')}\n${agent.stderr().slice(-2_000)}`,
-      );
-  });
+  afterEach((context) => printAgentLogIfFailed(context, agent, 30));
 
   it('loads every element and redirects a sample of ports end to end; the health port stays the agent’s', async () => {
     expect(await elementCount('redirect_addr4')).toBe(RULES);

@@ -34,3 +34,34 @@ export function routerYaml(rules: readonly RuleSpec[], gateway: string = PLAN.gw
     'yaml',
   );
 }
+
+/** Prints the agent's last log lines (and stderr) after a failed test, so CI output says why. */
+export function printAgentLogIfFailed(
+  context: { readonly task: { readonly result?: { readonly state?: string } } },
+  agent: AgentProcess | undefined,
+  lines = 40,
+): void {
+  if (context.task.result?.state !== 'fail' || !agent) return;
+  const log = agent.logs
+    .slice(-lines)
+    .map((l) => JSON.stringify(l))
+    .join('\n');
+  console.error(`agent log (last ${lines} lines):\n${log}\n${agent.stderr().slice(-2_000)}`);
+}
+
+/** A run-mode file's teardown: the agent, then the topology, then the scratch files, each even when the one before failed. */
+export async function tearDownRun(
+  agent: AgentProcess | undefined,
+  topo: Topology | undefined,
+  removeScratch: () => Promise<unknown>,
+): Promise<void> {
+  try {
+    await agent?.stop().catch(() => undefined);
+  } finally {
+    try {
+      await topo?.destroy();
+    } finally {
+      await removeScratch();
+    }
+  }
+}
