@@ -1,4 +1,5 @@
 import type { Condition } from '../../agent/conditions.js';
+import type { ConfigSummary, GatewayStatus } from '../../agent/status/snapshot.js';
 import { deprecationWarnings, flagHelp, STATUS_FLAGS } from '../flags.js';
 import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type Io, UsageError } from '../io.js';
 import { healthAddrFrom, parseCommandArgs } from '../options.js';
@@ -35,17 +36,18 @@ interface StatusRule {
   connections: number;
 }
 
+/** The parts of GET /status this command prints (the agent's own types where they exist, so a change there fails the build here). */
 interface StatusDocument {
   conditions?: Condition[];
   rules?: StatusRule[];
-  config?: { fallback?: string } | null;
+  config?: Pick<ConfigSummary, 'fallback'> | null;
   interface?: {
     name: string;
     createdByAgent: boolean | null;
     master: string | null;
     addresses: string[];
   } | null;
-  gateways?: { family: number; gateway: string; reachable: boolean; state: string }[];
+  gateways?: readonly GatewayStatus[];
   lastApplyTime?: string | null;
   lastRepair?: { time: string; changes?: { message: string }[] } | null;
   configIssues?: string[];
