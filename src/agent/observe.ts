@@ -7,7 +7,6 @@
 import type { Family } from '../config/model.js';
 import { observeNamespace } from '../link/iproute.js';
 import { type Sysctl, sysctl, sysctlName } from '../link/sysctl.js';
-import type { NftTable } from '../nft/model.js';
 import { TABLE_NAME } from '../nft/model.js';
 import type { TableModel } from '../nft/packed.js';
 import { type KernelTable, readTable, readTableShape } from '../nft/read.js';
@@ -81,12 +80,11 @@ export async function readKernel(
 }
 
 /**
- * What the table step needs to know, from the committed table or the kernel's. `plan.table` (the
- * desired table, rendered from the whole config) is only read when the kernel's table was read:
- * a trusted pass never renders it.
+ * What the table step needs to know, from the committed table or the kernel's. The desired
+ * table is only built when the kernel's table was read: a trusted pass never builds it.
  */
 export function tableObservation(
-  plan: { readonly table: NftTable },
+  plan: { readonly packedTable: TableModel },
   reading: Pick<KernelReading, 'table'>,
   committed: TableModel | undefined,
 ): TableObservation {
@@ -101,12 +99,12 @@ export function tableObservation(
     return {
       model: kernel.model,
       present: true,
-      differences: compareModel(plan.table, kernel.model),
+      differences: compareModel(plan.packedTable, kernel.model),
       trusted: false,
     };
   return {
     present: true,
-    differences: compareTable(plan.table, kernel.raw),
+    differences: compareTable(plan.packedTable, kernel.raw),
     ...(kernel.raw ? { listing: kernel.raw } : {}),
     trusted: false,
   };

@@ -8,7 +8,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { type ConfigIssue, formatIssue } from '../config/issues.js';
 import type { RouterConfig } from '../config/model.js';
-import { packTable, plannedFrom, type TableModel } from '../nft/packed.js';
+import { plannedFrom, type TableModel } from '../nft/packed.js';
 import type { System } from '../system/system.js';
 import { type Action, isEffect } from './actions.js';
 import { ApplyFailure, apply } from './apply.js';
@@ -266,7 +266,7 @@ export class Reconciler {
       // Packed once per config: a pass with the config and options the committed table was
       // planned from has nothing new to hold (and never rendered the table).
       if (!plannedFrom(this.committed, config, this.deps.options))
-        this.committed = packTable(result.table, { config, options: this.deps.options });
+        this.committed = { ...result.plan.packedTable, origin: { config, options: this.deps.options } };
       this.needFullSync = false;
       if (fullSync) this.lastFullSync = { at: performance.now(), ms: performance.now() - started };
       // Changes seen after this pass read the table still need a read.

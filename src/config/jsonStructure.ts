@@ -8,14 +8,46 @@ import { LIMIT_MESSAGES, MAX_DEPTH, MAX_MAPPING_KEYS, MAX_NODES } from './limits
 
 interface Frame {
   readonly object: boolean;
-  /** Object: keys seen so far (made on the second key). Array: unused. */
-  keys: Set<string> | undefined;
-  first: string | undefined;
+  /** Object: keys seen so far, a list while short (a rule has four), a set past SMALL_OBJECT. */
+  keys: string[] | Set<string> | undefined;
   /** Object: the current key. */
   key: string | undefined;
   /** Object: keys so far; array: the index of the current item. */
   count: number;
   expectKey: boolean;
+}
+
+/** Up to this many keys, an object's keys are compared one by one: cheaper than a Set each. */
+const SMALL_OBJECT = 16;
+
+/** Whether `key` was seen in the object already; records it if not. */
+function seenBefore(frame: Frame, key: string): boolean {
+  const keys = frame.keys;
+  if (keys === undefined) {
+    frame.keys = [key];
+    return false;
+  }
+  if (Array.isArray(keys)) {
+    if (keys.includes(key)) return true;
+    keys.push(key);
+    if (keys.length > SMALL_OBJECT) frame.keys = new Set(keys);
+    return false;
+  }
+  if (keys.has(key)) return true;
+  keys.add(key);
+  return false;
+}
+
+/** Characters a number, true, false or null is made of. */
+function isScalarCharacter(c: number): boolean {
+  return (
+    (c >= 0x30 && c <= 0x39) || // 0-9
+    (c >= 0x61 && c <= 0x7a) || // a-z
+    (c >= 0x41 && c <= 0x5a) || // A-Z
+    c === 0x2e || // .
+    c === 0x2b || // +
+    c === 0x2d // -
+  );
 }
 
 const QUOTE = 0x22;
@@ -77,12 +109,7 @@ export function jsonStructureIssue(text: string): ConfigIssue | undefined {
         top.key = key;
         top.count += 1;
         if (top.count > MAX_MAPPING_KEYS) return fail(`an object ${LIMIT_MESSAGES.keys}`);
-        if (top.first === undefined) top.first = key;
-        else {
-          top.keys ??= new Set([top.first]);
-          if (top.keys.has(key)) return fail(`is given twice in the same object (line ${line}); keep one`);
-          top.keys.add(key);
-        }
+        if (seenBefore(top, key)) return fail(`is given twice in the same object (line ${line}); keep one`);
         top.expectKey = false;
       }
       i = end;
@@ -91,11 +118,11 @@ export function jsonStructureIssue(text: string): ConfigIssue | undefined {
     if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       if (frames.length >= MAX_DEPTH) return fail(LIMIT_MESSAGES.depth);
       const object = c === 0x7b;
-      frames.push({ object, keys: undefined, first: undefined, key: undefined, count: 0, expectKey: object });
+      frames.push({ object, keys: undefined, key: undefined, count: 0, expectKey: object });
       continue;
     }
     // A number, true, false or null: skip to its last character.
-    while (i + 1 < text.length && /[0-9a-zA-Z.+-]/.test(text[i + 1]!)) i += 1;
+    while (i + 1 < text.length && isScalarCharacter(text.charCodeAt(i + 1))) i += 1;
   }
   return undefined;
 }

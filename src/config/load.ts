@@ -11,7 +11,7 @@ import { jsonStructureIssue } from './jsonStructure.js';
 import { type Environment, parseLegacyEnv } from './legacyEnv.js';
 import { MAX_CONFIG_BYTES } from './limits.js';
 import type { AgentOptions, RouterConfig } from './model.js';
-import { validateDraft } from './validate.js';
+import { type PreviousConfig, validateDraft } from './validate.js';
 
 export { MAX_CONFIG_BYTES } from './limits.js';
 
@@ -223,10 +223,14 @@ function finalIssues(issues: readonly ConfigIssue[], within: string | undefined)
 }
 
 /** Runs the shared semantic checks on a draft, keeping the parser's problems too. */
-export function finishDraft(result: DraftResult, options: AgentOptions): LoadResult {
+export function finishDraft(
+  result: DraftResult,
+  options: AgentOptions,
+  previous?: PreviousConfig,
+): LoadResult {
   if (!result.draft) return { ok: false, issues: finalIssues(result.issues, result.within) };
   const draft = result.draft;
-  const validated = validateDraft(draft, options);
+  const validated = validateDraft(draft, options, previous);
   if (validated.ok && result.issues.length === 0) return validated;
   const parserPaths = new Set(result.issues.map((i) => i.path));
   // "at least one address" would only repeat a parser problem on the same field.
@@ -236,8 +240,13 @@ export function finishDraft(result: DraftResult, options: AgentOptions): LoadRes
   return { ok: false, issues: finalIssues([...result.issues, ...semantic], result.within) };
 }
 
-export function loadConfigText(text: string, options: AgentOptions): LoadResult {
-  return finishDraft(parseConfigText(text), options);
+/**
+ * `previous`: the config last read with these same options (a reload); rules it holds unchanged,
+ * in the same place, are taken as they are instead of being checked again. The result is the
+ * one a fresh read gives.
+ */
+export function loadConfigText(text: string, options: AgentOptions, previous?: PreviousConfig): LoadResult {
+  return finishDraft(parseConfigText(text), options, previous);
 }
 
 export function loadLegacyEnv(env: Environment, options: AgentOptions): LoadResult {

@@ -188,14 +188,43 @@ function targetProblem(ip: IpLiteral, what: string, context: TargetContext): str
 
 type TargetCheck = { ip: IpLiteral } | { message: string };
 
+/**
+ * A config validated before with the same options: its rules may stand for identical ones now.
+ * A reload that changes one rule of 65,534 then checks one rule, not all of them.
+ */
+export interface PreviousConfig {
+  readonly config: RouterConfig;
+  readonly options: AgentOptions;
+}
+
+/** Families × protocols × ports: one slot per key a rule can take. */
+const RULE_KEY_SPACE = 2 * 3 * 65_536;
+const PROTOCOL_CODE = { tcp: 0, udp: 1, sctp: 2 } as const;
+const ruleKey = (family: Family, protocol: DraftRule['protocol'], port: number): number =>
+  ((family === 4 ? 0 : 3) + PROTOCOL_CODE[protocol]) * 65_536 + port;
+
+/** The earlier rule, already validated, that `rule` repeats exactly (same place, same values). */
+function sameAsBefore(rule: DraftRule, before: RedirectRule | undefined): boolean {
+  return (
+    before !== undefined &&
+    before.source === rule.path &&
+    before.port === rule.port &&
+    before.protocol === rule.protocol &&
+    before.destinationIP === rule.destinationIP &&
+    before.targetPort === (rule.targetPort ?? rule.port)
+  );
+}
+
 function checkRules(
   issues: IssueList,
   draft: DraftConfig,
   context: TargetContext,
   options: AgentOptions,
+  reusable: readonly RedirectRule[],
 ): RedirectRule[] {
   const rules: RedirectRule[] = [];
-  const seen = new Map<string, DraftRule>();
+  // Index + 1 of the draft rule that took each key first; numbers, not strings, at 131,070 rules.
+  const taken = new Int32Array(RULE_KEY_SPACE);
   // Large configs send many rules to few destinations: check each distinct text once.
   const targets = new Map<string, TargetCheck>();
   const checkDestination = (text: string): TargetCheck => {
@@ -208,43 +237,75 @@ function checkRules(
     }
     return known;
   };
-  for (const rule of draft.rules) {
-    const portOk = checkPort(issues, rule.port, () => fieldPath(rule, 'port'));
-    const targetOk =
-      rule.targetPort === undefined ||
-      checkPort(issues, rule.targetPort, () => fieldPath(rule, 'targetPort'));
-    const destination = checkDestination(rule.destinationIP);
-    if ('message' in destination) issues.add(fieldPath(rule, 'destinationIP'), destination.message);
-    if (!portOk || !targetOk || 'message' in destination) continue;
-    const { ip } = destination;
-    const port = rule.port;
-    if (rule.protocol === 'tcp' && port === options.healthPort) {
-      issues.add(
-        fieldPath(rule, 'port'),
-        `TCP ${port} is the agent's health port (change --health-addr or the rule)`,
-      );
-      continue;
+  for (let i = 0; i < draft.rules.length; i++) {
+    const rule = draft.rules[i] as DraftRule;
+    const before = reusable[i];
+    let valid: RedirectRule;
+    if (sameAsBefore(rule, before)) {
+      // Same text in the same place, same context: the same rule (its destination is canonical).
+      valid = before as RedirectRule;
+    } else {
+      const portOk = checkPort(issues, rule.port, () => fieldPath(rule, 'port'));
+      const targetOk =
+        rule.targetPort === undefined ||
+        checkPort(issues, rule.targetPort, () => fieldPath(rule, 'targetPort'));
+      const destination = checkDestination(rule.destinationIP);
+      if ('message' in destination) issues.add(fieldPath(rule, 'destinationIP'), destination.message);
+      if (!portOk || !targetOk || 'message' in destination) continue;
+      const { ip } = destination;
+      const port = rule.port;
+      if (rule.protocol === 'tcp' && port === options.healthPort) {
+        issues.add(
+          fieldPath(rule, 'port'),
+          `TCP ${port} is the agent's health port (change --health-addr or the rule)`,
+        );
+        continue;
+      }
+      valid = {
+        protocol: rule.protocol,
+        port,
+        destinationIP: ip.address,
+        targetPort: rule.targetPort ?? port,
+        family: ip.family,
+        source: rule.path,
+      };
     }
-    const key = `${ip.family}/${rule.protocol}/${port}`;
-    const earlier = seen.get(key);
+    const key = ruleKey(valid.family, valid.protocol, valid.port);
+    const earlier = taken[key] ? draft.rules[(taken[key] as number) - 1] : undefined;
     if (earlier) {
       issues.add(
         fieldPath(rule, 'port'),
-        `${rule.protocol.toUpperCase()} ${port} is already redirected by ${earlier.path} for ${familyName(ip.family)}`,
+        `${rule.protocol.toUpperCase()} ${valid.port} is already redirected by ${earlier.path} for ${familyName(valid.family)}`,
       );
       continue;
     }
-    seen.set(key, rule);
-    rules.push({
-      protocol: rule.protocol,
-      port,
-      destinationIP: ip.address,
-      targetPort: rule.targetPort ?? port,
-      family: ip.family,
-      source: rule.path,
-    });
+    taken[key] = i + 1;
+    rules.push(valid);
   }
   return rules;
+}
+
+/** The previous config's rules, when nothing they were checked against has changed. */
+function reusableRules(
+  previous: PreviousConfig | undefined,
+  options: AgentOptions,
+  addresses: readonly CheckedAddress[],
+): readonly RedirectRule[] {
+  if (!previous || previous.options !== options) return [];
+  const before = previous.config.addresses;
+  const same =
+    before.length === addresses.length &&
+    addresses.every((a, i) => {
+      const b = before[i];
+      return (
+        b !== undefined &&
+        b.address === a.prefix.address &&
+        b.prefixLength === a.prefix.prefixLength &&
+        b.family === a.prefix.family &&
+        b.gateway === a.gateway?.ip.address
+      );
+    });
+  return same ? previous.config.redirectRules : [];
 }
 
 function checkFallback(
@@ -347,7 +408,11 @@ function checkNames(issues: IssueList, draft: DraftConfig): void {
   }
 }
 
-export function validateDraft(draft: DraftConfig, options: AgentOptions): ValidationResult {
+export function validateDraft(
+  draft: DraftConfig,
+  options: AgentOptions,
+  previous?: PreviousConfig,
+): ValidationResult {
   const issues = new IssueList();
   checkNames(issues, draft);
   const checked = checkAddresses(issues, draft);
@@ -359,7 +424,8 @@ export function validateDraft(draft: DraftConfig, options: AgentOptions): Valida
     clusterCidrs,
   };
   checkInterface(issues, draft, context.families);
-  const redirectRules = checkRules(issues, draft, context, options);
+  const reusable = issues.items.length === 0 ? reusableRules(previous, options, checked) : [];
+  const redirectRules = checkRules(issues, draft, context, options, reusable);
   const fallback = draft.fallback ? checkFallback(issues, draft.fallback, context) : undefined;
   if (issues.items.length > 0) return { ok: false, issues: issues.items };
 

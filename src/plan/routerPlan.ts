@@ -8,7 +8,14 @@
 import type { AgentOptions, Family, MacvlanMode, RouterConfig } from '../config/model.js';
 import { type Sysctl, sysctl } from '../link/sysctl.js';
 import type { NftTable } from '../nft/model.js';
-import { CLUSTER_REPLY_MARK, icmpRateLimitSysctl, planRuleset, rejectingFamilies } from './ruleset.js';
+import type { TableModel } from '../nft/packed.js';
+import {
+  CLUSTER_REPLY_MARK,
+  icmpRateLimitSysctl,
+  planPackedTable,
+  planRuleset,
+  rejectingFamilies,
+} from './ruleset.js';
 
 export interface LinkPlan {
   readonly name: string;
@@ -73,6 +80,8 @@ export interface RouterPlan {
   readonly masterHostRoutes: 'listed' | 'unknown';
   readonly replyPrefixes: 'listed' | 'unknown';
   readonly table: NftTable;
+  /** The same table with packed maps, built without rendering an element (see planPackedTable). */
+  readonly packedTable: TableModel;
 }
 
 /** What only the kernel can tell, read at the start of a pass. */
@@ -256,7 +265,8 @@ export function planRouter(config: RouterConfig, options: PlanOptions, facts: Pl
   const families = familiesOf(config);
   const reply = replyRouting(options, facts, families);
   let table: NftTable | undefined;
-  return {
+  let packedTable: TableModel | undefined;
+  const plan: Omit<RouterPlan, 'packedTable'> = {
     link: linkPlan(config, options, facts),
     clusterInterface: options.clusterInterface,
     sysctls: sysctlPlan(config, options),
@@ -278,4 +288,12 @@ export function planRouter(config: RouterConfig, options: PlanOptions, facts: Pl
       return table;
     },
   };
+  // Not enumerable: `render -o json` prints the plan, and the packed table is its `table` again.
+  return Object.defineProperty(plan, 'packedTable', {
+    get() {
+      packedTable ??= planPackedTable(config, options);
+      return packedTable;
+    },
+    enumerable: false,
+  }) as RouterPlan;
 }

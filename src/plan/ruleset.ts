@@ -7,7 +7,7 @@ import type { AgentOptions, Family, Protocol, RedirectRule, RouterConfig } from 
 import { type Sysctl, sysctl } from '../link/sysctl.js';
 import type { MapElement, NftChain, NftExpr, NftMap, NftRule, NftStatement, NftTable } from '../nft/model.js';
 import { TABLE_NAME } from '../nft/model.js';
-import type { AnyTable } from '../nft/packed.js';
+import { PackedElements, type PackedMap, type TableModel } from '../nft/packed.js';
 
 const PROTOCOL_ORDER: Record<Protocol, number> = { tcp: 0, udp: 1, sctp: 2 };
 const FAMILY_SUFFIX: Record<Family, string> = { 4: '4', 6: '6' };
@@ -251,8 +251,7 @@ function replyMarkRules(options: AgentOptions): { prerouting: NftRule[]; output:
   };
 }
 
-export function planRuleset(config: RouterConfig, options: AgentOptions): NftTable {
-  const families = familiesOf(config);
+function planChains(config: RouterConfig, options: AgentOptions, families: Family[]): NftChain[] {
   const marks = replyMarkRules(options);
   const chains: NftChain[] = [
     {
@@ -304,48 +303,113 @@ export function planRuleset(config: RouterConfig, options: AgentOptions): NftTab
       rules: forwardRules(options),
     },
   ];
-  return { family: 'inet', name: TABLE_NAME, maps: families.flatMap((f) => redirectMaps(config, f)), chains };
+  return chains;
 }
 
-/** Where one (protocol, port) of a family is sent: a redirect rule's target or the fallback's. */
-export interface RedirectTarget {
-  readonly address: string;
-  readonly port: number;
+export function planRuleset(config: RouterConfig, options: AgentOptions): NftTable {
+  const families = familiesOf(config);
+  const maps = families.flatMap((f) => redirectMaps(config, f));
+  return { family: 'inet', name: TABLE_NAME, maps, chains: planChains(config, options, families) };
+}
+
+/** Packed key space: protocol code (tcp 0, udp 1, sctp 2) × 65,536 ports. */
+const KEY_SPACE = 3 * 65_536;
+
+/**
+ * The redirect maps of one family packed straight from the rules: the same elements
+ * `redirectMaps` renders, without an array per element. The rules' keys are unique per family
+ * (validation), so one pass over the key space orders them.
+ */
+function packedRedirectMaps(config: RouterConfig, family: Family): PackedMap[] {
+  const slot = new Int32Array(KEY_SPACE);
+  let count = 0;
+  const rules = config.redirectRules;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i] as RedirectRule;
+    if (rule.family !== family) continue;
+    slot[PROTOCOL_ORDER[rule.protocol] * 65_536 + rule.port] = i + 1;
+    count++;
+  }
+  const keys = new Uint32Array(count);
+  const addressIndexes = new Uint32Array(count);
+  const portIndexes = new Uint32Array(count);
+  const addresses: string[] = [];
+  const ports: number[] = [];
+  const addressIndex = new Map<string, number>();
+  const portIndex = new Map<number, number>();
+  const indexOf = <T>(value: T, index: Map<T, number>, values: T[]): number => {
+    let found = index.get(value);
+    if (found === undefined) {
+      found = values.length;
+      values.push(value);
+      index.set(value, found);
+    }
+    return found;
+  };
+  let next = 0;
+  for (let key = 0; key < KEY_SPACE && next < count; key++) {
+    const at = slot[key] as number;
+    if (at === 0) continue;
+    const rule = rules[at - 1] as RedirectRule;
+    keys[next] = key;
+    addressIndexes[next] = indexOf(rule.destinationIP, addressIndex, addresses);
+    portIndexes[next] = indexOf(rule.targetPort, portIndex, ports);
+    next++;
+  }
+  const type: readonly ['inet_proto', 'inet_service'] = ['inet_proto', 'inet_service'];
+  return [
+    {
+      name: addressMapName(family),
+      type,
+      map: family === 4 ? 'ipv4_addr' : 'ipv6_addr',
+      counter: true,
+      elements: PackedElements.fromSorted(keys, addressIndexes, addresses),
+    },
+    {
+      name: portMapName(family),
+      type,
+      map: 'inet_service',
+      counter: false,
+      elements: PackedElements.fromSorted(keys, portIndexes, ports),
+    },
+  ];
+}
+
+/**
+ * `planRuleset` with packed maps, built without rendering an element: what the table step diffs
+ * and the reconciler holds as committed. At 65,534 rules it saves the arrays per element that
+ * rendering and packing again cost on every reload.
+ */
+export function planPackedTable(config: RouterConfig, options: AgentOptions): TableModel {
+  const families = familiesOf(config);
+  const maps = families.flatMap((f) => packedRedirectMaps(config, f));
+  return { family: 'inet', name: TABLE_NAME, maps, chains: planChains(config, options, families) };
 }
 
 /** What a table does with new connections of one family, read back from the table itself. */
 export interface RedirectTargets {
-  /** `tcp 80` → the rule's destination and target port. */
-  readonly rules: ReadonlyMap<string, RedirectTarget>;
+  /** (protocol, port) → the rule's destination address. */
+  readonly addresses: PackedElements;
+  /** (protocol, port) → the rule's target port (a key missing here keeps its own port). */
+  readonly ports: PackedElements;
   /** The fallback address (same port), when the table has one for the family. */
   readonly fallback?: string;
 }
 
-export const targetKey = (protocol: string, port: number): string => `${protocol} ${port}`;
-
 /**
  * The redirects a table of this layout holds for `family` (from its maps and its fallback rule);
- * undefined when the table serves no such family. It reads a listed table as well as a rendered
+ * undefined when the table serves no such family. It reads a listed table as well as a planned
  * one, so the conntrack step can tell what a pass changes for established flows.
  */
-export function redirectTargets(table: AnyTable, family: Family): RedirectTargets | undefined {
-  const maps: readonly { name: string; elements: Iterable<MapElement> }[] = table.maps;
-  const addresses = maps.find((m) => m.name === addressMapName(family));
+export function redirectTargets(table: TableModel, family: Family): RedirectTargets | undefined {
+  const addresses = table.maps.find((m) => m.name === addressMapName(family))?.elements;
   if (!addresses) return undefined;
-  const ports = new Map<string, MapElement[1]>();
-  for (const [key, value] of maps.find((m) => m.name === portMapName(family))?.elements ?? [])
-    ports.set(targetKey(key[0], key[1]), value);
-  const rules = new Map<string, RedirectTarget>();
-  for (const [key, value] of addresses.elements) {
-    const id = targetKey(key[0], key[1]);
-    const port = ports.get(id);
-    rules.set(id, { address: String(value), port: typeof port === 'number' ? port : key[1] });
-  }
+  const ports = table.maps.find((m) => m.name === portMapName(family))?.elements ?? PackedElements.empty;
   const nat = natFamily(family);
   let fallback: string | undefined;
   for (const rule of table.chains.find((c) => c.name === 'prerouting')?.rules ?? [])
     for (const statement of rule.expr)
       if ('dnat' in statement && statement.dnat.family === nat && typeof statement.dnat.addr === 'string')
         fallback = statement.dnat.addr;
-  return { rules, ...(fallback ? { fallback } : {}) };
+  return { addresses, ports, ...(fallback ? { fallback } : {}) };
 }

@@ -9,8 +9,15 @@
  * out purely from the table as committed or listed (the observation) against the planned one.
  */
 import type { Family } from '../../config/model.js';
-import { type AnyTable, plannedFrom } from '../../nft/packed.js';
-import { type RedirectTarget, type RedirectTargets, redirectTargets } from '../../plan/ruleset.js';
+import {
+  type AnyTable,
+  keyPort,
+  keyProtocol,
+  PackedElements,
+  packTable,
+  plannedFrom,
+} from '../../nft/packed.js';
+import { type RedirectTargets, redirectTargets } from '../../plan/ruleset.js';
 import type { Action } from '../actions.js';
 import type { Step, StepInput } from './step.js';
 
@@ -31,21 +38,37 @@ export interface Flush {
 
 const PROTOCOLS: readonly FlowProtocol[] = ['tcp', 'udp', 'sctp'];
 
-const where = (t: RedirectTarget | undefined): string =>
-  t === undefined ? 'nowhere' : `${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}`;
-
-/** Where a (protocol, port) goes under one table: its rule, else the fallback (same port). */
-function targetOf(targets: RedirectTargets | undefined, key: string): RedirectTarget | undefined {
-  if (!targets) return undefined;
-  const rule = targets.rules.get(key);
-  if (rule) return rule;
-  const port = Number(key.split(' ')[1]);
-  return targets.fallback ? { address: targets.fallback, port } : undefined;
+/** Where one (protocol, port) of a family is sent: a rule's target or the fallback's. */
+interface Target {
+  readonly address: string;
+  readonly port: number;
 }
 
-const same = (a: RedirectTarget | undefined, b: RedirectTarget | undefined): boolean =>
+const where = (t: Target | undefined): string =>
+  t === undefined ? 'nowhere' : `${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}`;
+
+const same = (a: Target | undefined, b: Target | undefined): boolean =>
   a?.address === b?.address && a?.port === b?.port;
 
+/** Where `key` goes under one table: its rule (element `i` of the address map, or -1), else the fallback. */
+function targetAt(targets: RedirectTargets | undefined, i: number, key: number): Target | undefined {
+  if (!targets) return undefined;
+  if (i < 0) return targets.fallback ? { address: targets.fallback, port: keyPort(key) } : undefined;
+  const { ports } = targets;
+  // The two maps of one table hold the same keys in the same order; a listed table may not.
+  const p = ports.keyAt(i) === key ? i : ports.indexOfKey(key);
+  const port = p < 0 ? keyPort(key) : ports.valueAt(p);
+  return {
+    address: String(targets.addresses.valueAt(i)),
+    port: typeof port === 'number' ? port : keyPort(key),
+  };
+}
+
+/**
+ * One merge of the two address maps' sorted keys: every key either table maps, in key order
+ * (TCP, UDP, SCTP, then port), compared by where it sends a new connection. Nothing is
+ * allocated for a key that did not change, so a one-rule reload at 65,534 rules costs a walk.
+ */
 function familyFlushes(
   family: Family,
   before: RedirectTargets | undefined,
@@ -53,16 +76,23 @@ function familyFlushes(
 ): Flush[] {
   if (!before) return [];
   const flushes: Flush[] = [];
-  const keys = new Set([...before.rules.keys(), ...(after?.rules.keys() ?? [])]);
-  for (const key of [...keys].sort()) {
-    const [protocol, port] = key.split(' ') as [FlowProtocol, string];
-    const old = targetOf(before, key);
-    const next = targetOf(after, key);
+  const from = before.addresses;
+  const to = after?.addresses ?? PackedElements.empty;
+  let i = 0;
+  let j = 0;
+  while (i < from.size || j < to.size) {
+    const a = i < from.size ? from.keyAt(i) : Number.POSITIVE_INFINITY;
+    const b = j < to.size ? to.keyAt(j) : Number.POSITIVE_INFINITY;
+    const key = Math.min(a, b);
+    const old = targetAt(before, a === key ? i : -1, key);
+    const next = targetAt(after, b === key ? j : -1, key);
+    if (a === key) i++;
+    if (b === key) j++;
     if (!old || same(old, next)) continue;
     const why = next
       ? `its mapping changed: ${where(old)} → ${where(next)}`
       : `its mapping to ${where(old)} was removed`;
-    flushes.push({ family, protocol, port: Number(port), why });
+    flushes.push({ family, protocol: keyProtocol(key) as FlowProtocol, port: keyPort(key), why });
   }
   if (before.fallback && before.fallback !== after?.fallback)
     for (const protocol of PROTOCOLS)
@@ -89,15 +119,17 @@ export function conntrackFlushes(
   flushTcp: boolean,
 ): Flush[] {
   const flushes: Flush[] = [];
+  const was = before ? packTable(before) : undefined;
+  const will = packTable(after);
   for (const family of [4, 6] as const) {
-    const next = redirectTargets(after, family);
-    if (!before) {
+    const next = will ? redirectTargets(will, family) : undefined;
+    if (!was) {
       if (present && next)
         for (const protocol of PROTOCOLS)
           flushes.push({ family, protocol, why: 'the table found in the kernel could not be read back' });
       continue;
     }
-    flushes.push(...familyFlushes(family, redirectTargets(before, family), next));
+    flushes.push(...familyFlushes(family, redirectTargets(was, family), next));
   }
   return flushes.filter((f) => flushTcp || f.protocol !== 'tcp');
 }
@@ -145,7 +177,7 @@ export const conntrackStep: Step = {
     const flushes = conntrackFlushes(
       table.model,
       table.present,
-      input.plan.table,
+      input.plan.packedTable,
       input.options.flushTcpOnChange ?? false,
     );
     const actions = flushes.flatMap((flush) =>

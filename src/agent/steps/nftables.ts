@@ -10,7 +10,7 @@
 import { diffTables } from '../../nft/diff.js';
 import { deleteTableBatch, type NftJsonBatch, replaceTableBatch } from '../../nft/json.js';
 import { TABLE_NAME } from '../../nft/model.js';
-import { packTable, plannedFrom, type TableModel } from '../../nft/packed.js';
+import { plannedFrom, type TableModel } from '../../nft/packed.js';
 import { batchFromListing } from '../../nft/restore.js';
 import type { Action } from '../actions.js';
 import type { Step, StepInput } from './step.js';
@@ -34,12 +34,8 @@ function loadAction(
   };
 }
 
-/** The plan's table, packed (once per plan): loads and diffs are written from packed elements. */
-function desiredOf(input: StepInput): TableModel {
-  const desired = packTable(input.plan.table);
-  if (!desired) throw new Error('the planned table has elements the model cannot hold');
-  return desired;
-}
+/** The plan's table, packed (built once per plan, never rendered): loads and diffs are written from it. */
+const desiredOf = (input: StepInput): TableModel => input.plan.packedTable;
 
 function converge(input: StepInput): Action[] {
   const observed = input.observed.table;

@@ -4,8 +4,8 @@ import type { ConfigLoad } from '../../agent/reconciler.js';
 import { type ConfigFile, readConfigFile } from '../../config/configFile.js';
 import { parseIp } from '../../config/ip.js';
 import { formatIssue } from '../../config/issues.js';
-import { loadConfigText, loadLegacyEnv } from '../../config/load.js';
-import { loadConfigInWorker } from '../../config/loadInWorker.js';
+import { loadLegacyEnv } from '../../config/load.js';
+import { ConfigReader } from '../../config/reader.js';
 import { version } from '../../version.js';
 import { flagHelp, parseFlags, RUN_FLAGS } from '../flags.js';
 import { EXIT_INVALID, EXIT_OK, type Io, RuntimeFailure, UsageError } from '../io.js';
@@ -32,9 +32,6 @@ Example:
   ip netns exec router-pod egress-router-agent run /etc/egress-router/egressrouter.yaml \\
       --master-netns /run/netns/node --health-addr :9099 --cleanup-on-exit
 `;
-
-/** Configs up to this size are parsed on the main thread (a worker costs more to start than they take). */
-const INLINE_PARSE_BYTES = 256 * 1024;
 
 function integerIn(text: string | undefined, flag: string, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
@@ -145,6 +142,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   );
 
   let lastLoad: ConfigLoad | undefined;
+  const reader = new ConfigReader(options);
   const readConfig = async (): Promise<ConfigLoad> => {
     if (source.fromEnv) {
       const keys = ['EGRESS_SOURCE', 'EGRESS_GATEWAY', 'EGRESS_DESTINATION', 'EGRESS_ROUTER_MODE'];
@@ -162,11 +160,8 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     }
     // Same bytes, same answer: nothing is parsed on a resync that finds the file unchanged.
     if (lastLoad?.fingerprint === file.fingerprint) return lastLoad;
-    // Small configs are read at once; big ones in a worker, so probes and monitors never wait on a parse.
-    const result =
-      file.bytes <= INLINE_PARSE_BYTES
-        ? loadConfigText(file.text, options)
-        : await loadConfigInWorker(file.text, options);
+    // At once or in a worker (see ConfigReader), reusing the rules the last valid config had.
+    const result = await reader.read(file.text, file.bytes);
     lastLoad = { ...result, fingerprint: file.fingerprint };
     return lastLoad;
   };

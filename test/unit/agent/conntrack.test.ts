@@ -47,21 +47,26 @@ const SYSLOG: Rule = { destinationIP: '192.0.2.10', port: 514, protocol: 'UDP' }
 
 describe('redirectTargets', () => {
   it('reads the rules and the fallback of each family back from a table', () => {
-    const t = table(
-      [DNS, WEB, { destinationIP: '2001:db8:100::10', port: 53, protocol: 'UDP' }],
-      '192.0.2.20',
-      true,
+    const t = packTable(
+      table([DNS, WEB, { destinationIP: '2001:db8:100::10', port: 53, protocol: 'UDP' }], '192.0.2.20', true),
     );
+    if (!t) throw new Error('not packable');
     const v4 = redirectTargets(t, 4);
-    expect([...(v4?.rules ?? [])]).toEqual([
-      ['tcp 80', { address: '192.0.2.10', port: 80 }],
-      ['udp 5353', { address: '192.0.2.10', port: 53 }],
+    expect(v4?.addresses.toArray()).toEqual([
+      [['tcp', 80], '192.0.2.10'],
+      [['udp', 5353], '192.0.2.10'],
+    ]);
+    expect(v4?.ports.toArray()).toEqual([
+      [['tcp', 80], 80],
+      [['udp', 5353], 53],
     ]);
     expect(v4?.fallback).toBe('192.0.2.20');
-    expect(redirectTargets(t, 6)).toEqual({
-      rules: new Map([['udp 53', { address: '2001:db8:100::10', port: 53 }]]),
-    });
-    expect(redirectTargets(table([DNS]), 6)).toBeUndefined();
+    const v6 = redirectTargets(t, 6);
+    expect(v6?.addresses.toArray()).toEqual([[['udp', 53], '2001:db8:100::10']]);
+    expect(v6?.fallback).toBeUndefined();
+    const v4only = packTable(table([DNS]));
+    if (!v4only) throw new Error('not packable');
+    expect(redirectTargets(v4only, 6)).toBeUndefined();
   });
 });
 
@@ -130,6 +135,23 @@ describe('conntrackFlushes', () => {
     expect(conntrackFlushes(undefined, true, table([DNS]), false)).toEqual([
       { family: 4, protocol: 'udp', why: 'the table found in the kernel could not be read back' },
       { family: 4, protocol: 'sctp', why: 'the table found in the kernel could not be read back' },
+    ]);
+  });
+
+  it('walks both tables in key order: TCP, UDP, SCTP, then port as a number', () => {
+    const many = (to: string): Rule[] =>
+      [9, 10, 100].flatMap((port) => [
+        { destinationIP: to, port, protocol: 'SCTP' as const },
+        { destinationIP: to, port, protocol: 'UDP' as const },
+      ]);
+    const flushes = conntrackFlushes(table(many('192.0.2.10')), true, table(many('192.0.2.20')), false);
+    expect(flushes.map((f) => `${f.protocol} ${f.port}`)).toEqual([
+      'udp 9',
+      'udp 10',
+      'udp 100',
+      'sctp 9',
+      'sctp 10',
+      'sctp 100',
     ]);
   });
 

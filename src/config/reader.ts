@@ -1,0 +1,72 @@
+/**
+ * How `run` reads each new version of its config file: on the main thread when that is cheap
+ * and bounded, in a worker otherwise, and against the last valid config so a reload checks only
+ * the rules that changed.
+ *
+ * - Small configs (up to 256 KiB): at once; a worker costs more to start than they take.
+ * - JSON up to 16 MiB with a bounded number of values (what generators write for the largest
+ *   configs, every port of both protocols): at once too. V8's JSON parser takes tens of ms for
+ *   the 65,534-rule config, where a worker took a second to start, parse and copy the rules back,
+ *   and the unchanged rules of the previous config are reused as they are.
+ * - Anything else (large YAML, or JSON too large to parse on the agent's own heap): a worker
+ *   with its own heap cap, so probes never wait on it and a hostile file cannot take the agent's
+ *   memory.
+ */
+import type { LoadResult } from './load.js';
+import { loadConfigText } from './load.js';
+import { loadConfigInWorker } from './loadInWorker.js';
+import type { AgentOptions, RouterConfig } from './model.js';
+
+export const INLINE_PARSE_BYTES = 256 * 1024;
+export const MAIN_THREAD_JSON_BYTES = 16 * 1024 * 1024;
+/**
+ * Upper bound on the values a JSON text can hold (each is preceded by `,` `[` `:` or is the
+ * first): above it JSON.parse could build more objects than the agent's heap should take.
+ * 131,070 rules of four fields count about 1.2 million.
+ */
+export const MAIN_THREAD_JSON_VALUES = 1_500_000;
+
+/** Whether the text starts (after a byte-order mark and white space) like a JSON document. */
+export function looksLikeJson(text: string): boolean {
+  for (let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
+    return c === 0x7b /* { */;
+  }
+  return false;
+}
+
+/** A bound on the values of a JSON text (strings' contents counted too: it only over-counts). */
+export function jsonValueBound(text: string, stopAbove: number): number {
+  let count = 1;
+  for (const separator of [',', '[', ':']) {
+    for (let at = text.indexOf(separator); at >= 0; at = text.indexOf(separator, at + 1)) {
+      if (++count > stopAbove) return count;
+    }
+  }
+  return count;
+}
+
+export function parsesInline(text: string, bytes: number): boolean {
+  if (bytes <= INLINE_PARSE_BYTES) return true;
+  return (
+    bytes <= MAIN_THREAD_JSON_BYTES &&
+    looksLikeJson(text) &&
+    jsonValueBound(text, MAIN_THREAD_JSON_VALUES) <= MAIN_THREAD_JSON_VALUES
+  );
+}
+
+export class ConfigReader {
+  private previous: RouterConfig | undefined;
+
+  constructor(private readonly options: AgentOptions) {}
+
+  async read(text: string, bytes: number): Promise<LoadResult> {
+    const previous = this.previous ? { config: this.previous, options: this.options } : undefined;
+    const result = parsesInline(text, bytes)
+      ? loadConfigText(text, this.options, previous)
+      : await loadConfigInWorker(text, this.options);
+    if (result.ok) this.previous = result.config;
+    return result;
+  }
+}
