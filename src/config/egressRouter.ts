@@ -34,7 +34,7 @@ const isPort = (value: unknown): boolean =>
  * The rule itself when it is exactly what RedirectRuleSchema accepts, checked without zod (a
  * config may hold 131,070 rules); undefined sends it through zod, which words the problems.
  */
-function plainRule(entry: unknown): RedirectRuleInput | undefined {
+export function plainRule(entry: unknown): RedirectRuleInput | undefined {
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return undefined;
   const rule = entry as Record<string, unknown>;
   for (const key of Object.keys(rule)) if (!RULE_KEYS.has(key)) return undefined;

@@ -64,7 +64,7 @@ function pathOf(frames: readonly Frame[]): string {
 }
 
 /** The end of the string token starting at `start` (the index of its closing quote). */
-function stringEnd(text: string, start: number): number {
+export function stringEnd(text: string, start: number): number {
   let end = text.indexOf('"', start + 1);
   for (;;) {
     let backslashes = 0;

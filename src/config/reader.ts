@@ -12,8 +12,9 @@
  *   with its own heap cap, so probes never wait on it and a hostile file cannot take the agent's
  *   memory.
  */
+import { indexJsonRules, type JsonRulesIndex, reloadJsonRules } from './jsonRules.js';
 import type { LoadResult } from './load.js';
-import { loadConfigText } from './load.js';
+import { finishDraft, parseConfigText } from './load.js';
 import { loadConfigInWorker } from './loadInWorker.js';
 import type { AgentOptions, RouterConfig } from './model.js';
 
@@ -58,14 +59,37 @@ export function parsesInline(text: string, bytes: number): boolean {
 
 export class ConfigReader {
   private previous: RouterConfig | undefined;
+  /** Where the rules are in the last valid big JSON text, for the next reload (jsonRules.ts). */
+  private index: JsonRulesIndex | undefined;
 
   constructor(private readonly options: AgentOptions) {}
 
   async read(text: string, bytes: number): Promise<LoadResult> {
+    // A few rules changed in big JSON: read only those (bounded: the change is at most 1 MiB).
+    const quick =
+      this.index && bytes <= MAIN_THREAD_JSON_BYTES
+        ? reloadJsonRules(this.index, text, this.options)
+        : undefined;
+    if (quick) {
+      this.index = quick.index;
+      return this.remember(quick.result);
+    }
+    if (!parsesInline(text, bytes)) {
+      this.index = undefined;
+      return this.remember(await loadConfigInWorker(text, this.options));
+    }
     const previous = this.previous ? { config: this.previous, options: this.options } : undefined;
-    const result = parsesInline(text, bytes)
-      ? loadConfigText(text, this.options, previous)
-      : await loadConfigInWorker(text, this.options);
+    const drafted = parseConfigText(text);
+    const result = finishDraft(drafted, this.options, previous);
+    // Kept only for big JSON, where a reload gains from it; it holds the text.
+    this.index =
+      result.ok && drafted.draft && bytes > INLINE_PARSE_BYTES && looksLikeJson(text)
+        ? indexJsonRules(text, drafted.draft, result.config, this.options)
+        : undefined;
+    return this.remember(result);
+  }
+
+  private remember(result: LoadResult): LoadResult {
     if (result.ok) this.previous = result.config;
     return result;
   }

@@ -215,6 +215,55 @@ function sameAsBefore(rule: DraftRule, before: RedirectRule | undefined): boolea
   );
 }
 
+type DestinationCheck = (text: string) => TargetCheck;
+
+/** Checks a destination's text against the context, each distinct text once (many rules, few destinations). */
+function destinationChecker(context: TargetContext): DestinationCheck {
+  const targets = new Map<string, TargetCheck>();
+  return (text) => {
+    let known = targets.get(text);
+    if (!known) {
+      const parsed = parseTarget(text, 'destinationIP');
+      const problem = 'ip' in parsed ? targetProblem(parsed.ip, 'destination', context) : undefined;
+      known = problem ? { message: problem } : parsed;
+      targets.set(text, known);
+    }
+    return known;
+  };
+}
+
+/** One rule on its own (ports, destination, the health port); duplicates are the caller's. */
+function checkRule(
+  issues: IssueList,
+  rule: DraftRule,
+  checkDestination: DestinationCheck,
+  options: AgentOptions,
+): RedirectRule | undefined {
+  const portOk = checkPort(issues, rule.port, () => fieldPath(rule, 'port'));
+  const targetOk =
+    rule.targetPort === undefined || checkPort(issues, rule.targetPort, () => fieldPath(rule, 'targetPort'));
+  const destination = checkDestination(rule.destinationIP);
+  if ('message' in destination) issues.add(fieldPath(rule, 'destinationIP'), destination.message);
+  if (!portOk || !targetOk || 'message' in destination) return undefined;
+  const { ip } = destination;
+  const port = rule.port;
+  if (rule.protocol === 'tcp' && port === options.healthPort) {
+    issues.add(
+      fieldPath(rule, 'port'),
+      `TCP ${port} is the agent's health port (change --health-addr or the rule)`,
+    );
+    return undefined;
+  }
+  return {
+    protocol: rule.protocol,
+    port,
+    destinationIP: ip.address,
+    targetPort: rule.targetPort ?? port,
+    family: ip.family,
+    source: rule.path,
+  };
+}
+
 function checkRules(
   issues: IssueList,
   draft: DraftConfig,
@@ -225,51 +274,13 @@ function checkRules(
   const rules: RedirectRule[] = [];
   // Index + 1 of the draft rule that took each key first; numbers, not strings, at 131,070 rules.
   const taken = new Int32Array(RULE_KEY_SPACE);
-  // Large configs send many rules to few destinations: check each distinct text once.
-  const targets = new Map<string, TargetCheck>();
-  const checkDestination = (text: string): TargetCheck => {
-    let known = targets.get(text);
-    if (!known) {
-      const parsed = parseTarget(text, 'destinationIP');
-      const problem = 'ip' in parsed ? targetProblem(parsed.ip, 'destination', context) : undefined;
-      known = problem ? { message: problem } : parsed;
-      targets.set(text, known);
-    }
-    return known;
-  };
+  const checkDestination = destinationChecker(context);
   for (let i = 0; i < draft.rules.length; i++) {
     const rule = draft.rules[i] as DraftRule;
     const before = reusable[i];
-    let valid: RedirectRule;
-    if (sameAsBefore(rule, before)) {
-      // Same text in the same place, same context: the same rule (its destination is canonical).
-      valid = before as RedirectRule;
-    } else {
-      const portOk = checkPort(issues, rule.port, () => fieldPath(rule, 'port'));
-      const targetOk =
-        rule.targetPort === undefined ||
-        checkPort(issues, rule.targetPort, () => fieldPath(rule, 'targetPort'));
-      const destination = checkDestination(rule.destinationIP);
-      if ('message' in destination) issues.add(fieldPath(rule, 'destinationIP'), destination.message);
-      if (!portOk || !targetOk || 'message' in destination) continue;
-      const { ip } = destination;
-      const port = rule.port;
-      if (rule.protocol === 'tcp' && port === options.healthPort) {
-        issues.add(
-          fieldPath(rule, 'port'),
-          `TCP ${port} is the agent's health port (change --health-addr or the rule)`,
-        );
-        continue;
-      }
-      valid = {
-        protocol: rule.protocol,
-        port,
-        destinationIP: ip.address,
-        targetPort: rule.targetPort ?? port,
-        family: ip.family,
-        source: rule.path,
-      };
-    }
+    // Same text in the same place, same context: the same rule (its destination is canonical).
+    const valid = sameAsBefore(rule, before) ? before : checkRule(issues, rule, checkDestination, options);
+    if (!valid) continue;
     const key = ruleKey(valid.family, valid.protocol, valid.port);
     const earlier = taken[key] ? draft.rules[(taken[key] as number) - 1] : undefined;
     if (earlier) {
@@ -283,6 +294,76 @@ function checkRules(
     rules.push(valid);
   }
   return rules;
+}
+
+/** What a config's rules are checked against: its addresses and the cluster CIDRs. */
+function rulesContext(
+  issues: IssueList,
+  draft: DraftConfig,
+  options: AgentOptions,
+): { checked: CheckedAddress[]; context: TargetContext } {
+  const checked = checkAddresses(issues, draft);
+  const clusterCidrs = checkClusterCidrs(issues, options.clusterCidrs ?? [], checked);
+  const context: TargetContext = {
+    families: new Set(checked.map((c) => c.prefix.family)),
+    own: new Set(checked.map((c) => c.prefix.address)),
+    subnets: checked,
+    clusterCidrs,
+  };
+  return { checked, context };
+}
+
+/** A change of some rules of a valid config, everything else as it was (see validateRuleChange). */
+export interface RuleChange {
+  /** The rules [from, to) of the previous config are replaced by `added`. */
+  readonly from: number;
+  readonly to: number;
+  readonly added: readonly DraftRule[];
+  /** The path of the rule at an index, for the rules after the change when their index moved. */
+  readonly pathAt: (index: number) => string;
+}
+
+/**
+ * The config a change of some rules makes of `previous` (validated with these same options, and
+ * `base` its draft without rules: the rest of the document unchanged): the new rules are
+ * checked, the others taken as they are, and every key checked once for a duplicate. Undefined
+ * on any problem: the caller then reads the whole text again, which words every message.
+ */
+export function validateRuleChange(
+  base: DraftConfig,
+  options: AgentOptions,
+  previous: RouterConfig,
+  change: RuleChange,
+): RouterConfig | undefined {
+  const issues = new IssueList();
+  const { context } = rulesContext(issues, base, options);
+  const checkDestination = destinationChecker(context);
+  const added: RedirectRule[] = [];
+  for (const rule of change.added) {
+    const valid = checkRule(issues, rule, checkDestination, options);
+    if (valid) added.push(valid);
+  }
+  if (issues.items.length > 0) return undefined;
+  const old = previous.redirectRules;
+  const shift = added.length - (change.to - change.from);
+  const after = old.slice(change.to);
+  const rules = old
+    .slice(0, change.from)
+    .concat(
+      added,
+      shift === 0 ? after : after.map((r, i) => ({ ...r, source: change.pathAt(change.to + i + shift) })),
+    );
+  // The new rules against every other: the old ones had no duplicate among themselves.
+  const keys = new Set(added.map((r) => ruleKey(r.family, r.protocol, r.port)));
+  if (keys.size < added.length) return undefined;
+  for (let i = 0; i < old.length; i++) {
+    if (i === change.from) i = change.to;
+    const rule = old[i];
+    if (rule && keys.has(ruleKey(rule.family, rule.protocol, rule.port))) return undefined;
+  }
+  const { notes: _notes, ...rest } = previous;
+  const config = { ...rest, redirectRules: rules };
+  return { ...config, notes: describeNotes(base, config) };
 }
 
 /** The previous config's rules, when nothing they were checked against has changed. */
@@ -415,14 +496,7 @@ export function validateDraft(
 ): ValidationResult {
   const issues = new IssueList();
   checkNames(issues, draft);
-  const checked = checkAddresses(issues, draft);
-  const clusterCidrs = checkClusterCidrs(issues, options.clusterCidrs ?? [], checked);
-  const context: TargetContext = {
-    families: new Set(checked.map((c) => c.prefix.family)),
-    own: new Set(checked.map((c) => c.prefix.address)),
-    subnets: checked,
-    clusterCidrs,
-  };
+  const { checked, context } = rulesContext(issues, draft, options);
   checkInterface(issues, draft, context.families);
   const reusable = issues.items.length === 0 ? reusableRules(previous, options, checked) : [];
   const redirectRules = checkRules(issues, draft, context, options, reusable);

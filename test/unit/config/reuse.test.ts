@@ -36,7 +36,11 @@ function text(rules: Rule[], ip = '192.0.2.100/24', gateway = '192.0.2.1'): stri
 }
 
 function load(source: string, previous?: RouterConfig, options = DEFAULT_OPTIONS) {
-  return loadConfigText(source, options, previous ? { config: previous, options: DEFAULT_OPTIONS } : undefined);
+  return loadConfigText(
+    source,
+    options,
+    previous ? { config: previous, options: DEFAULT_OPTIONS } : undefined,
+  );
 }
 
 function first(): RouterConfig {
@@ -48,15 +52,27 @@ function first(): RouterConfig {
 const edits: [string, (rules: Rule[]) => Rule[]][] = [
   ['one destination moved', (r) => r.map((x, i) => (i === 50 ? { ...x, destinationIP: '192.0.2.12' } : x))],
   ['one target port set', (r) => r.map((x, i) => (i === 7 ? { ...x, targetPort: 8080 } : x))],
-  ['the default target port written out', (r) => r.map((x, i) => (i === 9 ? { ...x, targetPort: x.port } : x))],
+  [
+    'the default target port written out',
+    (r) => r.map((x, i) => (i === 9 ? { ...x, targetPort: x.port } : x)),
+  ],
   ['a rule added at the end', (r) => [...r, { destinationIP: '192.0.2.10', port: 30_000, protocol: 'SCTP' }]],
   ['a rule removed in the middle', (r) => r.filter((_, i) => i !== 100)],
   ['two rules swapped', (r) => r.map((x, i) => (i === 3 ? (r[4] as Rule) : i === 4 ? (r[3] as Rule) : x))],
-  ['a destination written another way', (r) => r.map((x, i) => (i === 11 ? { ...x, destinationIP: '192.0.2.010' } : x))],
+  [
+    'a destination written another way',
+    (r) => r.map((x, i) => (i === 11 ? { ...x, destinationIP: '192.0.2.010' } : x)),
+  ],
   ['a duplicate made', (r) => r.map((x, i) => (i === 120 ? { ...x, port: 20_000, protocol: 'UDP' } : x))],
   ['a bad port', (r) => r.map((x, i) => (i === 60 ? { ...x, port: 70_000 } : x))],
-  ['the health port', (r) => r.map((x, i) => (i === 61 ? { ...x, port: DEFAULT_OPTIONS.healthPort, protocol: 'TCP' } : x))],
-  ['a destination in the egress subnet edge', (r) => r.map((x, i) => (i === 62 ? { ...x, destinationIP: '192.0.2.255' } : x))],
+  [
+    'the health port',
+    (r) => r.map((x, i) => (i === 61 ? { ...x, port: DEFAULT_OPTIONS.healthPort, protocol: 'TCP' } : x)),
+  ],
+  [
+    'a destination in the egress subnet edge',
+    (r) => r.map((x, i) => (i === 62 ? { ...x, destinationIP: '192.0.2.255' } : x)),
+  ],
 ];
 
 describe('reading a config against the previous one', () => {
@@ -118,5 +134,22 @@ describe('where a config is parsed', () => {
     expect(b.config.redirectRules[0]).toBe(a.config.redirectRules[0]);
     expect(b.config.redirectRules[2]).not.toBe(a.config.redirectRules[2]);
     expect(b.config.redirectRules[2]?.targetPort).toBe(9);
+  });
+
+  it('reads a big JSON config once, then only what each reload changed', async () => {
+    const many: Rule[] = Array.from({ length: 5_000 }, (_, i) => ({
+      destinationIP: '192.0.2.10',
+      port: 10_000 + i,
+      protocol: 'TCP',
+    }));
+    const reader = new ConfigReader(DEFAULT_OPTIONS);
+    const first = text(many);
+    expect(first.length).toBeGreaterThan(INLINE_PARSE_BYTES);
+    const a = await reader.read(first, first.length);
+    const changed = text(many.map((r, i) => (i === 4_000 ? { ...r, destinationIP: '192.0.2.20' } : r)));
+    const b = await reader.read(changed, changed.length);
+    expect(b).toEqual(loadConfigText(changed, DEFAULT_OPTIONS));
+    if (!a.ok || !b.ok) throw new Error('invalid');
+    expect(b.config.redirectRules.filter((r, i) => r === a.config.redirectRules[i]).length).toBe(4_999);
   });
 });

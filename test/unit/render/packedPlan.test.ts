@@ -15,7 +15,10 @@ interface Rule {
   targetPort?: number;
 }
 
-function config(rules: Rule[], options: { fallbackIP?: string; v4?: boolean; v6?: boolean } = {}): RouterConfig {
+function config(
+  rules: Rule[],
+  options: { fallbackIP?: string; v4?: boolean; v6?: boolean } = {},
+): RouterConfig {
   const { v4 = true, v6 = false } = options;
   const text = JSON.stringify({
     apiVersion: 'network.operator.openshift.io/v1',
