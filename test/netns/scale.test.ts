@@ -107,7 +107,9 @@ const T = (): Topology => {
 
 /** Element count of one of the agent's maps, from the terse-free JSON listing. */
 async function elementCount(map: string): Promise<number> {
-  const out = (await T().exec('pod', ['nft', '-j', 'list', 'map', 'inet', 'egress_router', map])).stdout;
+  // A full listing of 65,534 elements takes seconds, and over 20 s on a 2-core machine under load.
+  const argv = ['nft', '-j', 'list', 'map', 'inet', 'egress_router', map];
+  const out = (await T().exec('pod', argv, { timeoutMs: 120_000 })).stdout;
   const listed = (JSON.parse(out) as { nftables: Record<string, { elem?: unknown[] }>[] }).nftables.find(
     (o) => 'map' in o,
   );
@@ -117,16 +119,12 @@ async function elementCount(map: string): Promise<number> {
 /** The element of `tcp . port` in the address map as nft prints it: its destination and packet count. */
 async function addressElement(port: number): Promise<{ value: string; packets: number }> {
   const out = (
-    await T().exec('pod', [
-      'nft',
-      'get',
-      'element',
-      'inet',
-      'egress_router',
-      'redirect_addr4',
-      `{ tcp . ${port} }`,
-    ])
-  ).stdout;
+    await T().exec(
+      'pod',
+      ['nft', 'get', 'element', 'inet', 'egress_router', 'redirect_addr4', `{ tcp . ${port} }`],
+      { timeoutMs: 120_000 },
+    )
+  ).stdout; // nft 1.0.6 fetches the whole set for one element
   const match = /tcp \. (\d+) counter packets (\d+) bytes \d+ : ([\d.]+)/.exec(out);
   if (!match || Number(match[1]) !== port) throw new Error(`no element tcp . ${port} in ${out}`);
   return { value: match[3] as string, packets: Number(match[2]) };
