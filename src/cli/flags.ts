@@ -276,6 +276,14 @@ export const STATUS_FLAGS = {
     help: `where the agent listens (default :${DEFAULT_HEALTH_PORT}, asked on 127.0.0.1)`,
   },
   json: { type: 'boolean', help: 'the status document as JSON', deprecated: 'use -o json' },
+  all: {
+    type: 'boolean',
+    help: 'every rule in protocol, port order, a page at a time (default: the 20 with the most connections)',
+  },
+  offset: { type: 'string', value: 'N', help: 'with --all: the first rule of the page (default 0)' },
+  limit: { type: 'string', value: 'N', help: 'with --all: rules per page, at most 1000 (default 1000)' },
+  protocol: { type: 'string', value: 'tcp|udp|sctp', help: 'only rules of this protocol' },
+  port: { type: 'string', value: 'N', help: 'only rules for this port' },
   ...HELP_FLAG,
 } as const satisfies FlagTable;
 

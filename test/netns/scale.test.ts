@@ -187,6 +187,24 @@ describe(`run with a rule for every TCP port (${RULES.toLocaleString('en')} rule
 
     const command = await T().exec('pod', [NODE, CLI, 'status'], { reject: false, timeoutMs: 60_000 });
     expect(command.exitCode, command.stderr).toBe(0);
+    expect(command.stdout).toContain(`rules 1-20 of ${RULES}, most connections first; all of them: --all`);
+    // The command pages and filters as /status does.
+    const paged = await T().exec('pod', [NODE, CLI, 'status', '--all', '--offset', '30000', '--limit', '3'], {
+      reject: false,
+      timeoutMs: 60_000,
+    });
+    expect(paged.exitCode, paged.stderr).toBe(0);
+    expect(paged.stdout).toMatch(/TCP\s+30002\s.*\n.*TCP\s+30003\s.*\n.*TCP\s+30004\s/);
+    expect(paged.stdout).toContain(
+      `rules 30001-30003 of ${RULES}, in protocol, port order; next page: --offset 30003`,
+    );
+    const one = await T().exec('pod', [NODE, CLI, 'status', '--port', '20002', '-o', 'json'], {
+      reject: false,
+      timeoutMs: 60_000,
+    });
+    const doc = JSON.parse(one.stdout) as StatusDoc & { ruleSummary: Record<string, unknown> };
+    expect(doc.rules.map((r) => r.port)).toEqual([20_002]);
+    expect(doc.ruleSummary).toMatchObject({ total: RULES, matched: 1 });
   }, 180_000);
 
   it('a one-rule reload moves that port alone and keeps the other elements’ counters', async () => {

@@ -63,6 +63,17 @@ function* matching(rules: RuleCounts, protocol: string | undefined, port: string
   }
 }
 
+/** How the rules shown relate to all of them: what a client needs to page on. */
+export interface RuleSummary {
+  readonly total: number;
+  readonly matched: number;
+  readonly shown: number;
+  readonly offset: number;
+  readonly order: 'protocol, port' | 'connections, most first';
+  readonly more: boolean;
+  readonly countedAt: string | null;
+}
+
 export function statusDocument(input: StatusDocumentInput): Record<string, unknown> {
   const { snapshot, query, rules } = input;
   const protocol = query.get('protocol')?.toLowerCase();
@@ -107,7 +118,7 @@ export function statusDocument(input: StatusDocumentInput): Record<string, unkno
       order: all ? 'protocol, port' : 'connections, most first',
       more: offset + page.length < matched,
       countedAt: rules.readAt === undefined ? null : new Date(rules.readAt).toISOString(),
-    },
+    } satisfies RuleSummary,
     programmed: snapshot.programmed ?? null,
     lastApplyTime: snapshot.lastSuccessfulSync ?? null,
     lastRepair: input.lastRepair,

@@ -1,4 +1,5 @@
 import type { Condition } from '../../agent/conditions.js';
+import type { RuleSummary } from '../../agent/status/document.js';
 import type { ConfigSummary, GatewayStatus } from '../../agent/status/snapshot.js';
 import { deprecationWarnings, flagHelp, STATUS_FLAGS } from '../flags.js';
 import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type Io, UsageError } from '../io.js';
@@ -40,6 +41,7 @@ interface StatusRule {
 interface StatusDocument {
   conditions?: Condition[];
   rules?: StatusRule[];
+  ruleSummary?: RuleSummary;
   config?: Pick<ConfigSummary, 'fallback'> | null;
   interface?: {
     name: string;
@@ -116,18 +118,66 @@ function details(doc: StatusDocument): string[] {
   return lines;
 }
 
+/** "rules 1-1000 of 65534 (protocol, port order); more: --offset 1000" */
+function summaryLine(summary: RuleSummary): string {
+  const { shown, matched, total, offset } = summary;
+  const which = matched === total ? `${total}` : `${matched} matching (${total} in all)`;
+  const range = shown === 0 ? 'no rules' : `rules ${offset + 1}-${offset + shown}`;
+  const top = summary.order === 'connections, most first';
+  const more = summary.more ? (top ? '; all of them: --all' : `; next page: --offset ${offset + shown}`) : '';
+  return `${range} of ${which}, ${top ? 'most connections first' : 'in protocol, port order'}${more}`;
+}
+
 export function formatStatus(doc: StatusDocument, now: Date, wide = false): string {
   const lines = [conditionsTable(doc, now, wide)];
   const rules = doc.rules ?? [];
   if (rules.length > 0) lines.push('', rulesTable(rules, wide));
+  if (doc.ruleSummary && doc.ruleSummary.total > 0) lines.push(summaryLine(doc.ruleSummary));
   if (doc.config?.fallback) lines.push('', `fallback: everything else -> ${doc.config.fallback}`);
   if (wide) lines.push('', ...details(doc));
   return `${lines.join('\n')}\n`;
 }
 
-function urlFor(host: string | undefined, port: number): string {
+function urlFor(host: string | undefined, port: number, query: URLSearchParams): string {
   const target = host === undefined || host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return target.includes(':') ? `http://[${target}]:${port}/status` : `http://${target}:${port}/status`;
+  const search = query.size > 0 ? `?${query}` : '';
+  return target.includes(':')
+    ? `http://[${target}]:${port}/status${search}`
+    : `http://${target}:${port}/status${search}`;
+}
+
+function wholeNumber(text: string | undefined, flag: string, max: number): string | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) > max)
+    throw new UsageError(`${flag} must be a whole number up to ${max}, got ${JSON.stringify(text)}`);
+  return String(Number(text));
+}
+
+/** The /status query the paging and filter flags ask for. */
+export function statusQuery(values: {
+  all?: boolean;
+  offset?: string;
+  limit?: string;
+  protocol?: string;
+  port?: string;
+}): URLSearchParams {
+  const query = new URLSearchParams();
+  const offset = wholeNumber(values.offset, '--offset', Number.MAX_SAFE_INTEGER);
+  const limit = wholeNumber(values.limit, '--limit', 1_000);
+  if ((offset !== undefined || limit !== undefined) && !values.all)
+    throw new UsageError('--offset and --limit page through --all');
+  if (values.all) query.set('rules', 'all');
+  if (offset !== undefined) query.set('offset', offset);
+  if (limit !== undefined) query.set('limit', limit);
+  if (values.protocol !== undefined) {
+    const protocol = values.protocol.toLowerCase();
+    if (!['tcp', 'udp', 'sctp'].includes(protocol))
+      throw new UsageError(`--protocol must be tcp, udp or sctp, got ${JSON.stringify(values.protocol)}`);
+    query.set('protocol', protocol);
+  }
+  const port = wholeNumber(values.port, '--port', 65_535);
+  if (port !== undefined) query.set('port', port);
+  return query;
 }
 
 /** -o, or the deprecated --json; both at once is a mistake. */
@@ -147,7 +197,7 @@ export async function statusCommand(argv: readonly string[], io: Io): Promise<nu
   const format = statusFormat(values.output, values.json);
   for (const warning of deprecationWarnings(STATUS_FLAGS, values)) io.err(`warning: ${warning}\n`);
   const addr = healthAddrFrom(values['health-addr']);
-  const url = urlFor(addr.host, addr.port);
+  const url = urlFor(addr.host, addr.port, statusQuery(values));
   const answer = await fetchStatus(url);
   if (answer.kind === 'unreachable') {
     io.err(`cannot reach the agent at ${url}: ${answer.message}\n`);
