@@ -25,21 +25,33 @@ export const LAYOUTS: readonly Layout[] = ['agent', 'minimalNat', 'plainForward'
 
 export const MINIMAL_TABLE = 'egress_router_minimal';
 
-/** Parts of a minimal NAT table; the scratch variants add one agent feature each. */
+/**
+ * The agent's features a scratch variant of the minimal table can carry, to find what costs
+ * (rate.ts's ablation: the agent-like table with every part, then without one part at a time).
+ */
 export interface MinimalParts {
-  /** The agent's per-packet mark chains (prerouting filter -150 and the local-reply output chain). */
+  /** The per-packet mark chains: prerouting filter at -150 and the local-reply output chain. */
   readonly marks?: boolean;
-  /** The agent's forward filter: policy drop, MSS clamp, established accept, DNAT'd flows accept. */
+  /** The forward filter: policy drop, established accept, DNAT'd flows from eth0 to net1 accept. */
   readonly forwardFilter?: boolean;
-  /** Only the MSS clamp of that chain (policy accept). */
-  readonly mssClampOnly?: boolean;
-  /** A counter on the address map (the agent counts connections per rule). */
+  /** The MSS clamp of forwarded SYNs (`tcp option maxseg size set rt mtu`). */
+  readonly mssClamp?: boolean;
+  /** A counter on the redirect map (the agent counts connections per rule). */
   readonly mapCounter?: boolean;
-  /** The agent's input filter (no-fallback rejects). */
+  /** The input filter (no-fallback rejects, LAN drop). */
   readonly inputFilter?: boolean;
-  /** The agent's extra matches on the DNAT rule (`fib daddr type local`, the l4proto set). */
+  /** The agent's matches on the DNAT rule (`iifname`, `fib daddr type local`, the l4proto set). */
   readonly agentMatches?: boolean;
 }
+
+export const PART_NAMES: readonly (keyof MinimalParts)[] = [
+  'marks',
+  'forwardFilter',
+  'mssClamp',
+  'mapCounter',
+  'inputFilter',
+  'agentMatches',
+];
 
 /** nft text: delete `replace` (if any) and add the minimal table, in one transaction. */
 export function minimalNatText(
@@ -92,10 +104,10 @@ export function minimalNatText(
     );
     out.push('\t}');
   }
-  if (parts.forwardFilter || parts.mssClampOnly) {
+  if (parts.forwardFilter || parts.mssClamp) {
     out.push('\tchain forward {');
     out.push(`\t\ttype filter hook forward priority 0; policy ${parts.forwardFilter ? 'drop' : 'accept'};`);
-    out.push('\t\ttcp flags syn tcp option maxseg size set rt mtu');
+    if (parts.mssClamp) out.push('\t\ttcp flags syn tcp option maxseg size set rt mtu');
     if (parts.forwardFilter) {
       out.push('\t\tct state established,related accept');
       out.push('\t\tiifname "eth0" oifname "net1" ct status dnat accept');

@@ -88,6 +88,25 @@ function tables(results: BenchResults): Table[] {
         "MB = 10^6 bytes; DNAT and SNAT touch only a connection's first packet, so bulk shows the per-packet chains (marks, forward filter)",
       ],
     });
+    const ab = rate.ablation;
+    if (ab) {
+      const base = ab.variants.find((v) => v.label === 'minimal NAT');
+      out.push({
+        title: `1c. What costs: scratch rulesets at ${thousands(ab.rules)} rule (median of ${ab.variants[0]?.rate.n ?? 0} rounds, order rotated each round)`,
+        head: ['ruleset', 'conn/s', '÷ minimal NAT', 'bulk MB/s', '÷ minimal NAT', 'errors'],
+        rows: ab.variants.map((v) => [
+          v.label,
+          `${thousands(v.rate.median)} (${range(v.rate, thousands)})`,
+          x(v.rate.median / (base?.rate.median ?? Number.NaN)),
+          `${mbps(v.bulk.median)} (${range(v.bulk, mbps)})`,
+          x(v.bulk.median / (base?.bulk.median ?? Number.NaN)),
+          String(v.errors),
+        ]),
+        notes: [
+          'agent-like = the minimal table plus the agent\'s marks chains, forward filter, MSS clamp, map counter, input filter and DNAT-rule matches (lib/layouts.ts); "without X" drops one of them',
+        ],
+      });
+    }
   }
   if (apply) {
     out.push({
