@@ -17,6 +17,7 @@ import { timedApply } from '../lib/agent.js';
 import { egressRouter, type Rule, rateRules } from '../lib/config.js';
 import { type BenchContext, checkAbort } from '../lib/context.js';
 import {
+  agentTableText,
   deleteTables,
   LAYOUTS,
   type Layout,
@@ -27,6 +28,7 @@ import {
   PART_NAMES,
   plainForwardRoutes,
   podTables,
+  replacing,
 } from '../lib/layouts.js';
 import { AGENT_TABLE } from '../lib/perRule.js';
 import { freshPod } from '../lib/podState.js';
@@ -72,9 +74,9 @@ export interface RateOptions {
 export function rateOptions(quick: boolean): RateOptions {
   return {
     sizes: quick ? [1, 10_000] : [1, 10_000, 65_535],
-    reps: quick ? 4 : 10,
-    durationMs: quick ? 500 : 1_000,
-    bulkMs: quick ? 500 : 1_000,
+    reps: quick ? 4 : 20,
+    durationMs: 500,
+    bulkMs: 500,
     warmupMs: 200,
     workers: 2,
     concurrency: 16,
@@ -228,7 +230,9 @@ async function ablationRuns(
   const target: GenTarget = { from: 'client', host: PLAN.pod.v4, port };
   const configPath = join(ctx.tmp, 'ablation.json');
   await writeFile(configPath, egressRouter(rules));
+  await deleteTables(topo, scratch, await podTables(topo));
   await timedApply(topo, configPath);
+  const agentText = await agentTableText(topo);
   const all: MinimalParts = Object.fromEntries(PART_NAMES.map((p) => [p, true]));
   const variants: { label: string; parts?: MinimalParts }[] = [
     { label: 'agent' },
@@ -248,13 +252,8 @@ async function ablationRuns(
       if (!variant || !figures) continue;
       if (loaded !== index) {
         const present = await podTables(topo);
-        if (variant.parts) {
-          await deleteTables(topo, scratch, present);
-          await loadNft(topo, scratch, minimalNatText(rules, { parts: variant.parts }));
-        } else {
-          await deleteTables(topo, scratch, present);
-          await timedApply(topo, configPath);
-        }
+        const text = variant.parts ? minimalNatText(rules, { parts: variant.parts }) : agentText;
+        await loadNft(topo, scratch, replacing(present, text));
         loaded = index;
       }
       await topo.exec('pod', ['conntrack', '-F'], { reject: false });
@@ -332,6 +331,8 @@ export async function rateSuite(ctx: BenchContext, options: RateOptions): Promis
       await writeFile(configPath, egressRouter(rules));
       const minimalFile = join(ctx.tmp, `minimal-${size}.nft`);
       const applies: number[] = [];
+      const agentFile = join(ctx.tmp, `agent-${size}.nft`);
+      let agentText: string | undefined;
       const minimalLoads: number[] = [];
       const targetOf = (layout: Layout) => (layout === 'plainForward' ? direct : viaPod(port));
 
@@ -339,13 +340,12 @@ export async function rateSuite(ctx: BenchContext, options: RateOptions): Promis
         if (layout !== current || layout === 'agent') {
           const present = await podTables(topo);
           if (layout === 'agent') {
-            if (current !== 'agent' || !present.includes(AGENT_TABLE)) {
-              await deleteTables(
-                topo,
-                scratch,
-                present.filter((t) => t === MINIMAL_TABLE),
-              );
+            if (agentText === undefined) {
+              await deleteTables(topo, scratch, present);
               applies.push((await timedApply(topo, configPath)).ms);
+              agentText = await agentTableText(topo);
+            } else if (current !== 'agent' || !present.includes(AGENT_TABLE)) {
+              await loadNft(topo, agentFile, replacing(present, agentText));
             }
           } else if (layout === 'minimalNat') {
             const text = minimalNatText(rules, {
