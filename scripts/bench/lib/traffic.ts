@@ -271,6 +271,8 @@ export interface GenRate {
   readonly workers: number;
   readonly concurrency: number;
   readonly connections: number;
+  /** Connections completed in the warm-up and the window: what cpuMs paid for. */
+  readonly connectionsAll: number;
   readonly errors: number;
   readonly elapsedMs: number;
   readonly rate: number;

@@ -65,6 +65,31 @@ function tables(results: BenchResults): Table[] {
       ],
     });
     out.push({
+      title:
+        "1a. The same connections per CPU second of the generator and the server (the routers' softirq work lands in their system time): the path's cost, less sensitive to the machine's load",
+      head: [
+        'rules',
+        'agent',
+        'minimal NAT',
+        'plain forwarding',
+        'agent / minimal (paired)',
+        'agent / plain',
+        'minimal / plain',
+      ],
+      rows: rate.points.map((p) => [
+        rules(p),
+        `${thousands(lay(p, 'agent').perCpuSecond.median)} (${range(lay(p, 'agent').perCpuSecond, thousands)})`,
+        `${thousands(lay(p, 'minimalNat').perCpuSecond.median)} (${range(lay(p, 'minimalNat').perCpuSecond, thousands)})`,
+        `${thousands(lay(p, 'plainForward').perCpuSecond.median)} (${range(lay(p, 'plainForward').perCpuSecond, thousands)})`,
+        `${x(p.perCpuSecond.agentOverMinimal)} (${x(p.perCpuSecond.agentOverMinimalPaired)})`,
+        x(p.perCpuSecond.agentOverPlain),
+        x(p.perCpuSecond.minimalOverPlain),
+      ]),
+      notes: [
+        'CPU = utime + stime of conngen (warm-up included, so are its connections) and of connserv over the same call; ksoftirqd and the agent are not in it',
+      ],
+    });
+    out.push({
       title: `1b. Bulk throughput through the router pod (${o.streams} download stream${o.streams > 1 ? 's' : ''} from dst1, bytes received by the client; median of ${o.reps} × ${o.bulkMs / 1000} s)`,
       head: [
         'rules',
@@ -93,11 +118,22 @@ function tables(results: BenchResults): Table[] {
       const base = ab.variants.find((v) => v.label === 'minimal NAT');
       out.push({
         title: `1c. What costs: scratch rulesets at ${thousands(ab.rules)} rule (median of ${ab.variants[0]?.rate.n ?? 0} rounds, order rotated each round)`,
-        head: ['ruleset', 'conn/s', '÷ minimal NAT', 'bulk MB/s', '÷ minimal NAT', 'errors'],
+        head: [
+          'ruleset',
+          'conn/s',
+          '÷ minimal NAT',
+          'conn per CPU s',
+          '÷ minimal NAT',
+          'bulk MB/s',
+          '÷ minimal NAT',
+          'errors',
+        ],
         rows: ab.variants.map((v) => [
           v.label,
           `${thousands(v.rate.median)} (${range(v.rate, thousands)})`,
           x(v.rate.median / (base?.rate.median ?? Number.NaN)),
+          `${thousands(v.perCpuSecond.median)} (${range(v.perCpuSecond, thousands)})`,
+          x(v.perCpuSecond.median / (base?.perCpuSecond.median ?? Number.NaN)),
           `${mbps(v.bulk.median)} (${range(v.bulk, mbps)})`,
           x(v.bulk.median / (base?.bulk.median ?? Number.NaN)),
           String(v.errors),

@@ -98,6 +98,13 @@ export interface LayoutFigures {
   readonly serverCpu: Summary;
   /** The generator's CPU (its system calls' kernel work included) ÷ wall time. */
   readonly generatorCpu: Summary;
+  /**
+   * Connections per CPU second of the generator and the server together. The kernel here
+   * charges softirq work to the task it interrupts (no IRQ time accounting), and on veth the
+   * routers' forwarding runs in the sender's softirq, so this is mostly the path's cost per
+   * connection, and it does not drop when other work takes the CPUs away (the rate does).
+   */
+  readonly perCpuSecond: Summary;
 }
 
 export interface LayoutRatios {
@@ -116,6 +123,7 @@ export interface RatePoint {
   readonly layouts: Record<Layout, LayoutFigures>;
   readonly rate: LayoutRatios;
   readonly bulk: LayoutRatios;
+  readonly perCpuSecond: LayoutRatios;
   /** Wall time of the loads that set the layouts up (not measured traffic). */
   readonly agentApplyMs: number;
   readonly minimalLoadMs: number;
@@ -135,6 +143,8 @@ export interface AblationVariant {
   readonly label: string;
   readonly rate: Summary;
   readonly bulk: Summary;
+  /** Connections per CPU second of the generator and the server (see LayoutFigures). */
+  readonly perCpuSecond: Summary;
   readonly errors: number;
 }
 
@@ -223,6 +233,7 @@ async function ablationRuns(
   tools: CTools,
   options: RateOptions,
   scratch: string,
+  server: ConnServer,
 ): Promise<Ablation> {
   const { topo } = ctx;
   const rules = connservRules(1);
@@ -240,11 +251,16 @@ async function ablationRuns(
     { label: 'agent-like (minimal + every part)', parts: all },
     ...PART_NAMES.map((name) => ({ label: `agent-like without ${name}`, parts: { ...all, [name]: false } })),
   ];
-  const got = variants.map(() => ({ rate: [] as number[], bulk: [] as number[], errors: 0 }));
+  const got = variants.map(() => ({
+    rate: [] as number[],
+    bulk: [] as number[],
+    perCpuSecond: [] as number[],
+    errors: 0,
+  }));
   let loaded = -1;
-  for (let round = 0; round < options.ablationReps; round += 1) {
-    const order = variants.map((_, i) => (i + round) % variants.length);
-    if (round % 2 === 1) order.reverse();
+  for (let pass = 0; pass < options.ablationReps; pass += 1) {
+    const order = variants.map((_, i) => (i + pass) % variants.length);
+    if (pass % 2 === 1) order.reverse();
     for (const index of order) {
       checkAbort(ctx);
       const variant = variants[index];
@@ -259,6 +275,7 @@ async function ablationRuns(
       await topo.exec('pod', ['conntrack', '-F'], { reject: false });
       if (!(await genProbe(topo, tools, target, 'dst1')))
         throw new Error(`ablation ${variant.label}: no answer`);
+      const cpuBefore = await server.cpuMs();
       const conns = await genRate(topo, tools, target, {
         durationMs: options.durationMs,
         warmupMs: options.warmupMs,
@@ -266,6 +283,8 @@ async function ablationRuns(
         concurrency: options.concurrency,
         expect: 'dst1',
       });
+      const serverMs = (await server.cpuMs()) - cpuBefore;
+      figures.perCpuSecond.push(round((conns.connectionsAll / (conns.cpuMs + serverMs)) * 1000, 1));
       const bulk = await genBulk(topo, tools, target, {
         durationMs: options.bulkMs,
         warmupMs: options.warmupMs,
@@ -285,6 +304,7 @@ async function ablationRuns(
       label: v.label,
       rate: summarize(got[i]?.rate ?? []),
       bulk: summarize(got[i]?.bulk ?? []),
+      perCpuSecond: summarize(got[i]?.perCpuSecond ?? []),
       errors: got[i]?.errors ?? 0,
     })),
   };
@@ -371,7 +391,10 @@ export async function rateSuite(ctx: BenchContext, options: RateOptions): Promis
         ceiling = await ceilingEvidence(ctx, tools, options, viaPod(port));
       }
       const samples = Object.fromEntries(
-        LAYOUTS.map((l) => [l, { rate: [], bulk: [], serverCpu: [], generatorCpu: [], errors: 0 }]),
+        LAYOUTS.map((l) => [
+          l,
+          { rate: [], bulk: [], serverCpu: [], generatorCpu: [], perCpuSecond: [], errors: 0 },
+        ]),
       ) as unknown as Record<
         Layout,
         {
@@ -379,16 +402,19 @@ export async function rateSuite(ctx: BenchContext, options: RateOptions): Promis
           bulk: number[];
           serverCpu: number[];
           generatorCpu: number[];
+          perCpuSecond: number[];
           errors: number;
           firstError?: string;
         }
       >;
       const ratePairs: Partial<Record<Layout, number>>[] = [];
       const bulkPairs: Partial<Record<Layout, number>>[] = [];
+      const cpuPairs: Partial<Record<Layout, number>>[] = [];
       for (let rep = 0; rep < options.reps; rep += 1) {
         const order: Layout[] = rep % 2 === 0 ? [...LAYOUTS] : [...LAYOUTS].reverse();
         const rateGot: Partial<Record<Layout, number>> = {};
         const bulkGot: Partial<Record<Layout, number>> = {};
+        const cpuGot: Partial<Record<Layout, number>> = {};
         for (const layout of order) {
           checkAbort(ctx);
           await use(layout);
@@ -403,7 +429,11 @@ export async function rateSuite(ctx: BenchContext, options: RateOptions): Promis
             expect: 'dst1',
           });
           const wallMs = performance.now() - wallBefore;
-          s.serverCpu.push(cpuShare((await server.cpuMs()) - cpuBefore, wallMs));
+          const serverMs = (await server.cpuMs()) - cpuBefore;
+          s.serverCpu.push(cpuShare(serverMs, wallMs));
+          const perCpuSecond = round((conns.connectionsAll / (conns.cpuMs + serverMs)) * 1000, 1);
+          s.perCpuSecond.push(perCpuSecond);
+          cpuGot[layout] = perCpuSecond;
           s.generatorCpu.push(cpuShare(conns.cpuMs, wallMs));
           s.rate.push(conns.rate);
           s.errors += conns.errors;
@@ -424,6 +454,7 @@ export async function rateSuite(ctx: BenchContext, options: RateOptions): Promis
         }
         ratePairs.push(rateGot);
         bulkPairs.push(bulkGot);
+        cpuPairs.push(cpuGot);
       }
       const figures = Object.fromEntries(
         LAYOUTS.map((l) => {
@@ -435,12 +466,13 @@ export async function rateSuite(ctx: BenchContext, options: RateOptions): Promis
             ...(s.firstError ? { firstError: s.firstError } : {}),
             serverCpu: summarize(s.serverCpu),
             generatorCpu: summarize(s.generatorCpu),
+            perCpuSecond: summarize(s.perCpuSecond),
           };
           return [l, f];
         }),
       ) as Record<Layout, LayoutFigures>;
       const tcpRules = rules.filter((r) => r.protocol === 'TCP').length;
-      const pick = (key: 'rate' | 'bulk') =>
+      const pick = (key: 'rate' | 'bulk' | 'perCpuSecond') =>
         Object.fromEntries(LAYOUTS.map((l) => [l, figures[l][key]])) as Record<Layout, Summary>;
       points.push({
         rules: size,
@@ -450,11 +482,13 @@ export async function rateSuite(ctx: BenchContext, options: RateOptions): Promis
         layouts: figures,
         rate: ratios(pick('rate'), ratePairs),
         bulk: ratios(pick('bulk'), bulkPairs),
+        perCpuSecond: ratios(pick('perCpuSecond'), cpuPairs),
         agentApplyMs: round(summarize(applies).median, 1),
         minimalLoadMs: round(summarize(minimalLoads).median, 1),
       });
     }
-    const ablation = options.ablationReps > 0 ? await ablationRuns(ctx, tools, options, scratch) : undefined;
+    const ablation =
+      options.ablationReps > 0 ? await ablationRuns(ctx, tools, options, scratch, server) : undefined;
     const at = (rules: number) => points.find((p) => p.rules === rules)?.layouts.agent.rate.median;
     const agent10kOver1 = ratio(at(10_000), at(1));
     // Paired: each round's agent ÷ minimal, measured seconds apart, then the median over rounds.
