@@ -4,7 +4,7 @@ import { LAYOUTS, type Layout } from '../lib/layouts.js';
 import type { Timeline } from '../lib/profiling.js';
 import { thousands } from '../lib/stats.js';
 import type { BenchResults } from '../main.js';
-import type { RatePoint } from '../suites/rate.js';
+import { isLegacyRate, type LegacyRateResults, type RatePoint } from '../suites/rate.js';
 
 interface Table {
   readonly title: string;
@@ -24,10 +24,40 @@ const commandText = (c: { label: string; count: number; totalMs: number; maxMs: 
     : `${c.label} ${ms(c.totalMs)}`;
 const range = (s: { min: number; max: number }, f: (v: number) => string) => `${f(s.min)}–${f(s.max)}`;
 
+/** The rate table of a results.json from before issue 12 (per-rule layout, Node client). */
+function legacyRateTable(rate: LegacyRateResults): Table {
+  return {
+    title: `1. Connection setup rate to the last-defined port (sequential TCP connections, median of ${rate.options.reps} × ${rate.options.durationMs / 1000} s)`,
+    head: [
+      'rules',
+      'agent conn/s',
+      'agent range',
+      'per-rule conn/s',
+      'per-rule range',
+      'agent / per-rule',
+      'agent vs 1 rule',
+    ],
+    rows: rate.points.map((p) => [
+      thousands(p.rules) + (p.udpRules > 0 ? ` (${thousands(p.tcpRules)} TCP + ${p.udpRules} UDP)` : ''),
+      thousands(p.agent.median),
+      range(p.agent, thousands),
+      thousands(p.perRule.median),
+      range(p.perRule, thousands),
+      x(p.agentOverPerRule),
+      pct(p.agent.median / (rate.points[0]?.agent.median ?? Number.NaN)),
+    ]),
+    notes: [
+      `agent(10,000) / agent(1) = ${rate.agent10kOver1.toFixed(3)}; goal >= 0.90: ${verdict(rate.goal.met)}`,
+      'per-rule = one `iif "eth0" tcp dport N dnat ip to …` rule per port (the CNI plugin layout), same SNAT/filter chains; layouts alternate A B B A within each size.',
+    ],
+  };
+}
+
 function tables(results: BenchResults): Table[] {
   const out: Table[] = [];
   const { rate, apply, run, scale, profile } = results;
-  if (rate) {
+  if (rate && isLegacyRate(rate)) out.push(legacyRateTable(rate));
+  else if (rate) {
     const lay = (p: RatePoint, l: Layout) => p.layouts[l];
     const rules = (p: RatePoint) =>
       thousands(p.rules) + (p.udpRules > 0 ? ` (${thousands(p.tcpRules)} TCP + ${p.udpRules} UDP)` : '');

@@ -170,6 +170,30 @@ export interface RateResults {
   };
 }
 
+/**
+ * The rate results of a results.json written before issue 12 (agent against one rule per port,
+ * the Node client), so that `--from-json` still renders the older runs kept in git.
+ */
+export interface LegacyRatePoint {
+  readonly rules: number;
+  readonly tcpRules: number;
+  readonly udpRules: number;
+  readonly agent: Summary;
+  readonly perRule: Summary;
+  readonly agentOverPerRule: number;
+}
+
+export interface LegacyRateResults {
+  readonly options: { readonly reps: number; readonly durationMs: number };
+  readonly points: readonly LegacyRatePoint[];
+  readonly agent10kOver1: number;
+  readonly goal: RateResults['goal'];
+}
+
+export function isLegacyRate(rate: RateResults | LegacyRateResults): rate is LegacyRateResults {
+  return rate.points.some((p) => !('layouts' in p));
+}
+
 const cpuShare = (cpuMs: number, wallMs: number) => round(cpuMs / wallMs, 3);
 
 /** Rules whose target is connserv's port (the rate configs' shape otherwise). */
