@@ -3,7 +3,7 @@
 #   scripts/bench.sh            # as root: the full suite, ~10 minutes on 2 cores
 #   scripts/bench.sh --quick    # a ~2 minute smoke run
 #   scripts/bench.sh --only rate,apply --out /tmp/bench
-# Installs what is missing (scripts/setup.sh, plus strace for the profile suite), builds dist/
+# Installs what is missing (scripts/setup.sh, plus strace, gcc and libc6-dev), builds dist/
 # (the agent is benchmarked as shipped), then runs scripts/bench/main.ts. SKIP_SETUP=1 skips
 # scripts/setup.sh, as in scripts/test.sh (then run `npm run build` yourself after a change).
 # Reports only: a missed goal never makes it fail (exit 1 only when a suite itself broke).
@@ -13,8 +13,9 @@ case " $* " in
   *" -h "*|*" --help "*|*" --from-json "*) report_only=1 ;;
   *)
     [ "${SKIP_SETUP:-}" = 1 ] || bash scripts/setup.sh >&2
-    if ! command -v strace >/dev/null; then
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null
+    # strace for the profile suite; gcc and the C headers for the rate suite's generator (tools/*.c)
+    if ! command -v strace >/dev/null || ! command -v gcc >/dev/null || [ ! -e /usr/include/stdio.h ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace gcc libc6-dev >/dev/null
     fi
     ;;
 esac

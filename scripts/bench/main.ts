@@ -21,7 +21,7 @@ import { rateChartSvg } from './report/svg.js';
 import { type ApplyResults, applySuite } from './suites/apply.js';
 import { type FailoverResults, failoverMarkdown, failoverSuite, failoverText } from './suites/failover.js';
 import { type ProfileResults, profileSuite } from './suites/profile.js';
-import { type RateResults, rateSuite } from './suites/rate.js';
+import { type RateResults, rateOptions, rateSuite } from './suites/rate.js';
 import { type RunModeResults, runModeSuite } from './suites/runMode.js';
 import { type ScaleResults, scaleSuite } from './suites/scale.js';
 
@@ -191,14 +191,7 @@ async function main(): Promise<number> {
         log(`suite ${name}: ${((Date.now() - suiteStart) / 1000).toFixed(0)} s`);
       }
     };
-    results.rate = await attempt('rate', () =>
-      rateSuite(ctx, {
-        sizes: quick ? [1, 10_000] : [1, 100, 1_000, 10_000, 65_535],
-        reps: quick ? 2 : 5,
-        durationMs: quick ? 1_000 : 2_000,
-        warmupMs: 300,
-      }),
-    );
+    results.rate = await attempt('rate', () => rateSuite(ctx, rateOptions(quick)));
     results.apply = await attempt('apply', () =>
       applySuite(ctx, {
         sizes: quick ? [10, 10_000] : [10, 1_000, 10_000, 65_535],

@@ -1,8 +1,10 @@
 /** The results as aligned text tables (stdout) and as Markdown (DIR/results.md). */
 
+import { LAYOUTS, type Layout } from '../lib/layouts.js';
 import type { Timeline } from '../lib/profiling.js';
 import { thousands } from '../lib/stats.js';
 import type { BenchResults } from '../main.js';
+import { isLegacyRate, type LegacyRateResults, type RatePoint } from '../suites/rate.js';
 
 interface Table {
   readonly title: string;
@@ -22,35 +24,155 @@ const commandText = (c: { label: string; count: number; totalMs: number; maxMs: 
     : `${c.label} ${ms(c.totalMs)}`;
 const range = (s: { min: number; max: number }, f: (v: number) => string) => `${f(s.min)}–${f(s.max)}`;
 
+/** The rate table of a results.json from before issue 12 (per-rule layout, Node client). */
+function legacyRateTable(rate: LegacyRateResults): Table {
+  return {
+    title: `1. Connection setup rate to the last-defined port (sequential TCP connections, median of ${rate.options.reps} × ${rate.options.durationMs / 1000} s)`,
+    head: [
+      'rules',
+      'agent conn/s',
+      'agent range',
+      'per-rule conn/s',
+      'per-rule range',
+      'agent / per-rule',
+      'agent vs 1 rule',
+    ],
+    rows: rate.points.map((p) => [
+      thousands(p.rules) + (p.udpRules > 0 ? ` (${thousands(p.tcpRules)} TCP + ${p.udpRules} UDP)` : ''),
+      thousands(p.agent.median),
+      range(p.agent, thousands),
+      thousands(p.perRule.median),
+      range(p.perRule, thousands),
+      x(p.agentOverPerRule),
+      pct(p.agent.median / (rate.points[0]?.agent.median ?? Number.NaN)),
+    ]),
+    notes: [
+      `agent(10,000) / agent(1) = ${rate.agent10kOver1.toFixed(3)}; goal >= 0.90: ${verdict(rate.goal.met)}`,
+      'per-rule = one `iif "eth0" tcp dport N dnat ip to …` rule per port (the CNI plugin layout), same SNAT/filter chains; layouts alternate A B B A within each size.',
+    ],
+  };
+}
+
 function tables(results: BenchResults): Table[] {
   const out: Table[] = [];
   const { rate, apply, run, scale, profile } = results;
-  if (rate) {
+  if (rate && isLegacyRate(rate)) out.push(legacyRateTable(rate));
+  else if (rate) {
+    const lay = (p: RatePoint, l: Layout) => p.layouts[l];
+    const rules = (p: RatePoint) =>
+      thousands(p.rules) + (p.udpRules > 0 ? ` (${thousands(p.tcpRules)} TCP + ${p.udpRules} UDP)` : '');
+    const mbps = (bytesPerSecond: number) => thousands(bytesPerSecond / 1e6);
+    const o = rate.options;
+    const c = rate.ceiling;
     out.push({
-      title: `1. Connection setup rate to the last-defined port (sequential TCP connections, median of ${rate.options.reps} × ${rate.options.durationMs / 1000} s)`,
+      title: `1. New connections/s through the router pod to the last-defined port (C generator, ${o.workers} processes × ${o.concurrency} in flight; median of ${o.reps} × ${o.durationMs / 1000} s)`,
       head: [
         'rules',
         'agent conn/s',
-        'agent range',
-        'per-rule conn/s',
-        'per-rule range',
-        'agent / per-rule',
-        'agent vs 1 rule',
+        'minimal NAT conn/s',
+        'plain forwarding conn/s',
+        'agent / minimal (paired)',
+        'agent / plain',
+        'minimal / plain',
+        'server CPU (agent)',
+        'errors',
       ],
       rows: rate.points.map((p) => [
-        thousands(p.rules) + (p.udpRules > 0 ? ` (${thousands(p.tcpRules)} TCP + ${p.udpRules} UDP)` : ''),
-        thousands(p.agent.median),
-        range(p.agent, thousands),
-        thousands(p.perRule.median),
-        range(p.perRule, thousands),
-        x(p.agentOverPerRule),
-        pct(p.agent.median / (rate.points[0]?.agent.median ?? Number.NaN)),
+        rules(p),
+        `${thousands(lay(p, 'agent').rate.median)} (${range(lay(p, 'agent').rate, thousands)})`,
+        `${thousands(lay(p, 'minimalNat').rate.median)} (${range(lay(p, 'minimalNat').rate, thousands)})`,
+        `${thousands(lay(p, 'plainForward').rate.median)} (${range(lay(p, 'plainForward').rate, thousands)})`,
+        `${x(p.rate.agentOverMinimal)} (${x(p.rate.agentOverMinimalPaired)})`,
+        x(p.rate.agentOverPlain),
+        x(p.rate.minimalOverPlain),
+        pct(lay(p, 'agent').serverCpu.median),
+        LAYOUTS.map((l) => lay(p, l).errors).join(' / '),
       ]),
       notes: [
-        `agent(10,000) / agent(1) = ${rate.agent10kOver1.toFixed(3)}; goal >= 0.90: ${verdict(rate.goal.met)}`,
-        'per-rule = one `iif "eth0" tcp dport N dnat ip to …` rule per port (the CNI plugin layout), same SNAT/filter chains; layouts alternate A B B A within each size.',
+        `${rate.goalMinimal.description}: ${verdict(rate.goalMinimal.met)}; agent(10,000) / agent(1) = ${rate.agent10kOver1.toFixed(3)}, goal >= 0.90: ${verdict(rate.goal.met)}`,
+        `not the ceiling: the same generator and server on one LAN segment, no router: ${thousands(c.lanDirect.rate.median)} conn/s (${range(c.lanDirect.rate, thousands)}), ${mbps(c.lanDirect.bulk.median)} MB/s; through the agent (1 rule) one generator ${thousands(c.oneGenerator.median)}, two at once ${thousands(c.twoGenerators.median)} in sum (median of ${c.oneGenerator.n}; load average ${c.loadAverage.join('/')})`,
+        'minimal NAT = one map lookup `iif "eth0" dnat ip to meta l4proto . th dport map @redirect4` (address . port values) plus `oif "net1" snat ip to 192.0.2.100`, nothing else; plain forwarding = no table in the pod, the client sends to dst1 itself; layouts alternate A B C C B A, conntrack flushed before each; errors are agent / minimal / plain',
       ],
     });
+    out.push({
+      title:
+        "1a. The same connections per CPU second of the generator and the server (the routers' softirq work lands in their system time): the path's cost, less sensitive to the machine's load",
+      head: [
+        'rules',
+        'agent',
+        'minimal NAT',
+        'plain forwarding',
+        'agent / minimal (paired)',
+        'agent / plain',
+        'minimal / plain',
+      ],
+      rows: rate.points.map((p) => [
+        rules(p),
+        `${thousands(lay(p, 'agent').perCpuSecond.median)} (${range(lay(p, 'agent').perCpuSecond, thousands)})`,
+        `${thousands(lay(p, 'minimalNat').perCpuSecond.median)} (${range(lay(p, 'minimalNat').perCpuSecond, thousands)})`,
+        `${thousands(lay(p, 'plainForward').perCpuSecond.median)} (${range(lay(p, 'plainForward').perCpuSecond, thousands)})`,
+        `${x(p.perCpuSecond.agentOverMinimal)} (${x(p.perCpuSecond.agentOverMinimalPaired)})`,
+        x(p.perCpuSecond.agentOverPlain),
+        x(p.perCpuSecond.minimalOverPlain),
+      ]),
+      notes: [
+        'CPU = utime + stime of conngen (warm-up included, so are its connections) and of connserv over the same call; ksoftirqd and the agent are not in it',
+      ],
+    });
+    out.push({
+      title: `1b. Bulk throughput through the router pod (${o.streams} download stream${o.streams > 1 ? 's' : ''} from dst1, bytes received by the client; median of ${o.reps} × ${o.bulkMs / 1000} s)`,
+      head: [
+        'rules',
+        'agent MB/s',
+        'minimal NAT MB/s',
+        'plain forwarding MB/s',
+        'agent / minimal (paired)',
+        'agent / plain',
+        'minimal / plain',
+      ],
+      rows: rate.points.map((p) => [
+        rules(p),
+        `${mbps(lay(p, 'agent').bulk.median)} (${range(lay(p, 'agent').bulk, mbps)})`,
+        `${mbps(lay(p, 'minimalNat').bulk.median)} (${range(lay(p, 'minimalNat').bulk, mbps)})`,
+        `${mbps(lay(p, 'plainForward').bulk.median)} (${range(lay(p, 'plainForward').bulk, mbps)})`,
+        `${x(p.bulk.agentOverMinimal)} (${x(p.bulk.agentOverMinimalPaired)})`,
+        x(p.bulk.agentOverPlain),
+        x(p.bulk.minimalOverPlain),
+      ]),
+      notes: [
+        "MB = 10^6 bytes; DNAT and SNAT touch only a connection's first packet, so bulk shows the per-packet chains (marks, forward filter)",
+      ],
+    });
+    const ab = rate.ablation;
+    if (ab) {
+      const base = ab.variants.find((v) => v.label === 'minimal NAT');
+      out.push({
+        title: `1c. What costs: scratch rulesets at ${thousands(ab.rules)} rule (median of ${ab.variants[0]?.rate.n ?? 0} rounds, order rotated each round)`,
+        head: [
+          'ruleset',
+          'conn/s',
+          '÷ minimal NAT',
+          'conn per CPU s',
+          '÷ minimal NAT',
+          'bulk MB/s',
+          '÷ minimal NAT',
+          'errors',
+        ],
+        rows: ab.variants.map((v) => [
+          v.label,
+          `${thousands(v.rate.median)} (${range(v.rate, thousands)})`,
+          x(v.rate.median / (base?.rate.median ?? Number.NaN)),
+          `${thousands(v.perCpuSecond.median)} (${range(v.perCpuSecond, thousands)})`,
+          x(v.perCpuSecond.median / (base?.perCpuSecond.median ?? Number.NaN)),
+          `${mbps(v.bulk.median)} (${range(v.bulk, mbps)})`,
+          x(v.bulk.median / (base?.bulk.median ?? Number.NaN)),
+          String(v.errors),
+        ]),
+        notes: [
+          'agent-like = the minimal table plus the agent\'s marks chains, forward filter, MSS clamp, map counter, input filter and DNAT-rule matches (lib/layouts.ts); "without X" drops one of them',
+        ],
+      });
+    }
   }
   if (apply) {
     out.push({

@@ -1,8 +1,16 @@
 /**
  * The connection-rate chart as plain SVG text (no dependencies): connections/s against the rule
- * count (log scale), one line per layout, the min–max range of the repetitions as a bar.
+ * count (log scale), one line per layout (agent, minimal NAT, plain forwarding), the min–max
+ * range of the repetitions as a bar.
  */
-import type { RateResults } from '../suites/rate.js';
+import type { Summary } from '../lib/stats.js';
+import {
+  isLegacyRate,
+  type LegacyRatePoint,
+  type LegacyRateResults,
+  type RatePoint,
+  type RateResults,
+} from '../suites/rate.js';
 
 const W = 760;
 const H = 440;
@@ -18,20 +26,59 @@ function niceMax(value: number): number {
   return 10 * exp;
 }
 
-export function rateChartSvg(rate: RateResults, meta: Record<string, unknown>): string {
-  const points = rate.points;
+interface Series {
+  readonly label: string;
+  readonly color: string;
+  readonly at: (point: number) => Summary;
+}
+
+/** The series and headline notes of a results.json, current or from before issue 12. */
+function chartData(rate: RateResults | LegacyRateResults): { series: Series[]; notes: string[] } {
+  const rules = (r: number) => r.toLocaleString('en-US');
+  if (isLegacyRate(rate)) {
+    const p = rate.points;
+    return {
+      series: [
+        { label: 'agent (map dispatch)', color: '#1f77b4', at: (i) => (p[i] as LegacyRatePoint).agent },
+        { label: 'one rule per port', color: '#d62728', at: (i) => (p[i] as LegacyRatePoint).perRule },
+      ],
+      notes: ['agent / per-rule:', ...p.map((q) => `  ${rules(q.rules)}: ${q.agentOverPerRule.toFixed(2)}×`)],
+    };
+  }
+  const p = rate.points;
+  const layout = (key: 'agent' | 'minimalNat' | 'plainForward') => (i: number) =>
+    (p[i] as RatePoint).layouts[key].rate;
+  return {
+    series: [
+      { label: 'agent', color: '#1f77b4', at: layout('agent') },
+      { label: 'minimal NAT (one map)', color: '#d62728', at: layout('minimalNat') },
+      { label: 'plain forwarding', color: '#7f7f7f', at: layout('plainForward') },
+    ],
+    notes: [
+      'agent / minimal NAT:',
+      ...p.map((q) => `  ${rules(q.rules)}: ${q.rate.agentOverMinimalPaired.toFixed(2)}× (paired)`),
+      'agent / plain forwarding:',
+      ...p.map((q) => `  ${rules(q.rules)}: ${q.rate.agentOverPlain.toFixed(2)}×`),
+    ],
+  };
+}
+
+export function rateChartSvg(rate: RateResults | LegacyRateResults, meta: Record<string, unknown>): string {
+  const points: readonly { rules: number }[] = rate.points;
+  const { series, notes: ratioNotes } = chartData(rate);
+  const legacy = isLegacyRate(rate);
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
   const maxRules = Math.max(...points.map((p) => p.rules), 10);
   const xOf = (rules: number) => M.left + (Math.log10(rules) / Math.log10(maxRules)) * plotW;
-  const yMax = niceMax(Math.max(...points.flatMap((p) => [p.agent.max, p.perRule.max])) * 1.05);
+  const yMax = niceMax(Math.max(...points.flatMap((_, i) => series.map((s) => s.at(i).max))) * 1.05);
   const yOf = (value: number) => M.top + plotH - (value / yMax) * plotH;
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
   );
   out.push(
-    '<title>New TCP connections per second to the last-defined port, against the number of redirect rules: the agent (map dispatch) and one rule per port</title>',
+    `<title>New TCP connections per second to the last-defined port, against the number of redirect rules: ${legacy ? 'the agent (map dispatch) and one rule per port' : 'the agent, the minimal NAT ruleset and plain forwarding'}</title>`,
   );
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   out.push(
@@ -39,7 +86,7 @@ export function rateChartSvg(rate: RateResults, meta: Record<string, unknown>): 
   );
   const machine = (meta.machine ?? {}) as { cpus?: number };
   out.push(
-    `<text x="${W / 2 - 90}" y="42" text-anchor="middle" fill="#555">median of ${rate.options.reps} × ${rate.options.durationMs / 1000} s per point, bars = min–max; ${String(machine.cpus)} CPUs, ${esc(String(meta.mode))} run ${esc(String(meta.date).slice(0, 10))}</text>`,
+    `<text x="${W / 2 - 90}" y="42" text-anchor="middle" fill="#555">${legacy ? '' : 'C generator; '}median of ${rate.options.reps} × ${rate.options.durationMs / 1000} s per point, bars = min–max; ${String(machine.cpus)} CPUs, ${esc(String(meta.mode))} run ${esc(String(meta.date).slice(0, 10))}</text>`,
   );
   // Grid and axes.
   for (let i = 0; i <= 5; i += 1) {
@@ -67,18 +114,14 @@ export function rateChartSvg(rate: RateResults, meta: Record<string, unknown>): 
   out.push(
     `<text transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">connections / s</text>`,
   );
-  const series = [
-    { key: 'agent' as const, label: 'agent (map dispatch)', color: '#1f77b4' },
-    { key: 'perRule' as const, label: 'one rule per port', color: '#d62728' },
-  ];
   for (const s of series) {
     const path = points
-      .map((p, i) => `${i === 0 ? 'M' : 'L'}${xOf(p.rules).toFixed(1)},${yOf(p[s.key].median).toFixed(1)}`)
+      .map((p, i) => `${i === 0 ? 'M' : 'L'}${xOf(p.rules).toFixed(1)},${yOf(s.at(i).median).toFixed(1)}`)
       .join(' ');
     out.push(`<path d="${path}" fill="none" stroke="${s.color}" stroke-width="2.5"/>`);
-    for (const p of points) {
+    for (const [i, p] of points.entries()) {
       const xx = xOf(p.rules);
-      const summary = p[s.key];
+      const summary = s.at(i);
       out.push(
         `<line x1="${xx}" y1="${yOf(summary.min)}" x2="${xx}" y2="${yOf(summary.max)}" stroke="${s.color}" stroke-width="6" stroke-opacity="0.25"/>`,
       );
@@ -94,8 +137,7 @@ export function rateChartSvg(rate: RateResults, meta: Record<string, unknown>): 
   });
   const notes = [
     `agent(10k)/agent(1): ${Number.isFinite(rate.agent10kOver1) ? rate.agent10kOver1.toFixed(2) : 'n/a'}`,
-    'agent / per-rule:',
-    ...points.map((p) => `  ${p.rules.toLocaleString('en-US')}: ${p.agentOverPerRule.toFixed(2)}×`),
+    ...ratioNotes,
   ];
   notes.forEach((note, i) => {
     out.push(`<text x="${lx}" y="${M.top + 70 + i * 17}" xml:space="preserve">${esc(note)}</text>`);
