@@ -19,7 +19,7 @@ import { type ApplyOptions, stableMac } from './context.js';
 import { type Effects, realEffects } from './effects.js';
 import { ApplyFailure, execute, executeForced } from './executor.js';
 import { cidrContains, factsFrom } from './facts.js';
-import { type KernelReading, presentTable, readKernel, tableObservation } from './observe.js';
+import { type KernelReading, presentTable, readKernel, readSysctls, tableObservation } from './observe.js';
 import { STEPS, VERIFIABLE } from './registry.js';
 import { StepError } from './stepError.js';
 import { isOwnedLink } from './steps/link.js';
@@ -263,11 +263,12 @@ async function verifyKernel(
   masterRunner: Runner | undefined,
   signal?: AbortSignal,
 ): Promise<void> {
-  const [pod, master] = await Promise.all([
+  // The namespaces and the sysctls only: the table was read back right after its load.
+  const [pod, master, sysctls] = await Promise.all([
     observeNamespace(system.pod, signal),
     masterRunner ? observeNamespace(masterRunner, signal) : Promise.resolve(undefined),
+    readSysctls(system, options),
   ]);
-  const sysctls = await readKernel(system, options, false, signal).then((r) => r.sysctls);
   const reading: KernelReading = {
     pod,
     ...(master ? { master } : {}),

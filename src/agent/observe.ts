@@ -56,6 +56,16 @@ async function readKernelTable(
   return shape.present ? { present: true } : { present: false };
 }
 
+/** The sysctls a pass compares (file reads, no process). */
+export async function readSysctls(
+  system: System,
+  options: ApplyOptions,
+): Promise<ReadonlyMap<string, string | undefined>> {
+  const keys = sysctlsToRead(options);
+  const values = await Promise.all(keys.map((k) => system.sysctl.read(k).catch(() => undefined)));
+  return new Map(keys.map((k, i) => [sysctlName(k), values[i]]));
+}
+
 export async function readKernel(
   system: System,
   options: ApplyOptions,
@@ -63,11 +73,10 @@ export async function readKernel(
   signal?: AbortSignal,
 ): Promise<KernelReading> {
   const masterRunner = await masterRunnerFor(system, options);
-  const keys = sysctlsToRead(options);
-  const [pod, master, values, table] = await Promise.all([
+  const [pod, master, sysctls, table] = await Promise.all([
     observeNamespace(system.pod, signal),
     masterRunner ? observeNamespace(masterRunner, signal) : Promise.resolve(undefined),
-    Promise.all(keys.map((k) => system.sysctl.read(k).catch(() => undefined))),
+    readSysctls(system, options),
     readKernelTable(system, tableRead, signal),
   ]);
   return {
@@ -75,7 +84,7 @@ export async function readKernel(
     ...(master ? { master } : {}),
     masterIsPod: masterRunner === undefined,
     ...(masterRunner ? { masterRunner } : {}),
-    sysctls: new Map(keys.map((k, i) => [sysctlName(k), values[i]])),
+    sysctls,
     ...(table !== undefined ? { table } : {}),
   };
 }

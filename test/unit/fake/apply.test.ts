@@ -164,3 +164,49 @@ describe('apply and cleanup against the fake kernel', () => {
     expect(fake.dump()).toBe(before);
   });
 });
+
+describe('processes of a first pass', () => {
+  const programs = () => argvs().map((a) => a.replace(/\/tmp\/egress-router-nft-\w+\//, 'TMP/'));
+
+  it('each namespace is read twice (before, and to verify), and writes share one ip -batch per family', async () => {
+    await pass();
+    const run = programs();
+    for (const read of READS) expect(run.filter((a) => a === read)).toHaveLength(2);
+    // The pod: the interface's lines; the forwarding and rate-limit records of each family;
+    // then each family's address, routes and reply routing.
+    expect(run.filter((a) => /^ip (-[46] )?-batch -$/.test(a))).toEqual([
+      'ip -batch -',
+      'ip -4 -batch -',
+      'ip -6 -batch -',
+      'ip -4 -batch -',
+      'ip -6 -batch -',
+    ]);
+  });
+
+  it('a table that was not there loads while the ARP probe waits, before the address is added', async () => {
+    await pass();
+    const run = programs();
+    const probe = run.indexOf('arping -D -c 2 -w 2 -I net1 192.0.2.100');
+    expect(probe).toBeGreaterThan(run.indexOf('nft -c -j -f TMP/batch.json'));
+    expect(run.slice(probe + 1, probe + 3)).toEqual([
+      'nft -j -f TMP/batch.json',
+      'nft -j list table inet egress_router',
+    ]);
+    const addressAdded = fake.commands().findIndex((c) => c.input?.startsWith('address add 192.0.2.100/24'));
+    expect(addressAdded).toBeGreaterThan(probe + 2);
+  });
+
+  it('an address another host holds fails the pass after that early load, and the undo deletes the table too', async () => {
+    const before = fake.dump();
+    fake.lan.claim('192.0.2.100');
+    const failure = await pass().then(
+      () => expect.unreachable('apply succeeded'),
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(ApplyFailure);
+    expect((failure as ApplyFailure).failure.reason).toBe('DuplicateAddress');
+    expect((failure as ApplyFailure).undoFailures).toEqual([]);
+    expect(programs()).toContain('nft -j -f TMP/batch.json');
+    expect(fake.dump()).toBe(before);
+  });
+});
