@@ -5,7 +5,7 @@
  * src/nft/read.ts) for a pass that converges it, or only its shape for cleanup. Read-only.
  */
 import type { Family } from '../config/model.js';
-import { observeNamespace } from '../link/iproute.js';
+import { observeMasterNamespace, observeNamespace } from '../link/iproute.js';
 import { type Sysctl, sysctl, sysctlName } from '../link/sysctl.js';
 import type { NftTable } from '../nft/model.js';
 import { TABLE_NAME } from '../nft/model.js';
@@ -75,7 +75,7 @@ export async function readKernel(
   const masterRunner = await masterRunnerFor(system, options);
   const [pod, master, sysctls, table] = await Promise.all([
     observeNamespace(system.pod, signal),
-    masterRunner ? observeNamespace(masterRunner, signal) : Promise.resolve(undefined),
+    masterRunner ? observeMasterNamespace(masterRunner, signal) : Promise.resolve(undefined),
     readSysctls(system, options),
     readKernelTable(system, tableRead, signal),
   ]);
