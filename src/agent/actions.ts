@@ -15,8 +15,18 @@ export type Op =
   /** One `ip` command; consecutive ones in the same namespace share one `ip -batch` process. */
   | { readonly type: 'ip'; readonly where: Where; readonly family?: Family; readonly args: readonly string[] }
   | { readonly type: 'sysctl'; readonly key: Sysctl; readonly value: string }
-  /** One nftables transaction; `check`: ask `nft -c` before anything in the pass is touched. */
-  | { readonly type: 'nft'; readonly batch: NftJsonBatch; readonly label: string; readonly check?: boolean }
+  /**
+   * One nftables transaction; `check`: ask `nft -c` before anything in the pass is touched;
+   * `fresh`: it loads a table that was not there, so it needs nothing else of the pass and its
+   * undo (deleting the table) loses nothing: the executor may run it while an ARP probe waits.
+   */
+  | {
+      readonly type: 'nft';
+      readonly batch: NftJsonBatch;
+      readonly label: string;
+      readonly check?: boolean;
+      readonly fresh?: boolean;
+    }
   /** Waits for IPv6 duplicate address detection on a new address; fails with DuplicateAddress. */
   | { readonly type: 'wait-dad'; readonly device: string; readonly address: string; readonly cidr: string }
   /** Gratuitous ARP (IPv4) or unsolicited NA (IPv6), sent now and repeated in the background. */

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RouterConfig } from '../config/model.js';
-import { observeNamespace } from '../link/iproute.js';
+import { type NamespaceState, observeMasterNamespace, observeNamespace } from '../link/iproute.js';
 import type { NftTable } from '../nft/model.js';
 import type { AnyTable, TableModel } from '../nft/packed.js';
 import { verifyLoad } from '../nft/verify.js';
@@ -19,7 +19,7 @@ import { type ApplyOptions, stableMac } from './context.js';
 import { type Effects, realEffects } from './effects.js';
 import { ApplyFailure, execute, executeForced } from './executor.js';
 import { cidrContains, factsFrom } from './facts.js';
-import { type KernelReading, presentTable, readKernel, tableObservation } from './observe.js';
+import { type KernelReading, presentTable, readKernel, readSysctls, tableObservation } from './observe.js';
 import { STEPS, VERIFIABLE } from './registry.js';
 import { StepError } from './stepError.js';
 import { isOwnedLink } from './steps/link.js';
@@ -232,7 +232,15 @@ export async function apply(
       ...(changesIp
         ? {
             verifyAll: () =>
-              verifyKernel(system, config, options, state, nonce, reading.masterRunner, deps.signal),
+              verifyKernel(
+                system,
+                config,
+                options,
+                state,
+                nonce,
+                masterAfter(reading, converged.actions),
+                deps.signal,
+              ),
           }
         : {}),
     },
@@ -256,6 +264,26 @@ export async function apply(
   };
 }
 
+/**
+ * The master's namespace for the verification: read again only when the pass changed something
+ * there. Creating the link (`link add … netns POD`) does not: the link is born in the pod's
+ * namespace.
+ */
+function masterAfter(reading: KernelReading, actions: readonly Action[]): MasterAfter {
+  if (!reading.masterRunner) return { isPod: true };
+  const changesMaster = actions.some(
+    (a) => a.op.type === 'ip' && a.op.where === 'master' && !a.op.args.includes('netns'),
+  );
+  return changesMaster || !reading.master
+    ? { isPod: false, runner: reading.masterRunner }
+    : { isPod: false, unchanged: reading.master };
+}
+
+type MasterAfter =
+  | { readonly isPod: true }
+  | { readonly isPod: false; readonly runner: Runner }
+  | { readonly isPod: false; readonly unchanged: NamespaceState };
+
 /** Reads the namespace again and converges: anything left to do means the kernel did not take it. */
 async function verifyKernel(
   system: System,
@@ -263,18 +291,21 @@ async function verifyKernel(
   options: ApplyOptions,
   state: ApplyState,
   nonce: string,
-  masterRunner: Runner | undefined,
+  masterNs: MasterAfter,
   signal?: AbortSignal,
 ): Promise<void> {
-  const [pod, master] = await Promise.all([
+  // The namespaces and the sysctls only: the table was read back right after its load.
+  const [pod, master, sysctls] = await Promise.all([
     observeNamespace(system.pod, signal),
-    masterRunner ? observeNamespace(masterRunner, signal) : Promise.resolve(undefined),
+    'runner' in masterNs
+      ? observeMasterNamespace(masterNs.runner, signal)
+      : Promise.resolve('unchanged' in masterNs ? masterNs.unchanged : undefined),
+    readSysctls(system, options),
   ]);
-  const sysctls = await readKernel(system, options, false, signal).then((r) => r.sysctls);
   const reading: KernelReading = {
     pod,
     ...(master ? { master } : {}),
-    masterIsPod: masterRunner === undefined,
+    masterIsPod: masterNs.isPod,
     sysctls,
   };
   const facts = factsFrom(config, options, reading);

@@ -202,19 +202,119 @@ async function precheck(ctx: ExecutionContext, actions: readonly Action[]): Prom
   }
 }
 
+/** Runs one action that is not an `ip` line; an nft load is then read back. */
+async function runOne(
+  ctx: ExecutionContext,
+  action: Action,
+  finish: (action: Action) => void,
+  warnings: string[],
+): Promise<void> {
+  try {
+    await runSingle(ctx, action);
+  } catch (error) {
+    if (error instanceof AbortedError) throw error;
+    if (action.optional) {
+      warnings.push(`${action.optional}: ${(error as Error).message}`);
+      return;
+    }
+    if (error instanceof StepError) throw error;
+    throw stepFailure(action, (error as Error).message, DEFAULT_REASON[action.op.type]);
+  }
+  finish(action);
+  if (action.op.type === 'nft' && ctx.verifyTable) await ctx.verifyTable(action);
+}
+
+const isFreshLoad = (action: Action): boolean => action.op.type === 'nft' && action.op.fresh === true;
+
+/**
+ * The ARP probe is a wait (about 2 s, see ADD_PROBES) that changes nothing. A load into a table
+ * that was not there needs nothing the probe guards, so it runs (and is read back) meanwhile.
+ * Both are awaited before anything is thrown: a taken address then fails the pass, and the undo
+ * deletes the table with the rest.
+ */
+async function probeWhileLoading(
+  ctx: ExecutionContext,
+  probe: Action,
+  loads: readonly Action[],
+  finish: (action: Action) => void,
+  warnings: string[],
+): Promise<void> {
+  const probing = runOne(ctx, probe, finish, warnings).then(
+    () => ({ failed: false as const }),
+    (error: unknown) => ({ failed: true as const, error }),
+  );
+  let loading: { failed: boolean; error?: unknown } = { failed: false };
+  try {
+    for (const load of loads) {
+      checkStop(ctx);
+      await runOne(ctx, load, finish, warnings);
+    }
+  } catch (error) {
+    loading = { failed: true, error };
+  }
+  const probed = await probing;
+  if (probed.failed) throw probed.error;
+  if (loading.failed) throw loading.error;
+}
+
+/**
+ * Within each run of consecutive `ip` actions of one namespace that all carry a family, the IPv4
+ * ones first and then the IPv6 ones, each family in its own order: an `ip -batch` has one family
+ * flag, and lines of one family never depend on lines of the other, so a dual-stack pass needs
+ * two processes for its addresses, routes and rules instead of one per alternation.
+ */
+export function byFamilyWithinRuns(actions: readonly Action[]): Action[] {
+  const out: Action[] = [];
+  const familyOf = (a: Action) => (a.op.type === 'ip' ? a.op.family : undefined);
+  const whereOf = (a: Action) => (a.op.type === 'ip' ? a.op.where : undefined);
+  for (let i = 0; i < actions.length; ) {
+    const first = actions[i]!;
+    if (familyOf(first) === undefined) {
+      out.push(first);
+      i++;
+      continue;
+    }
+    let end = i;
+    while (
+      end < actions.length &&
+      familyOf(actions[end]!) !== undefined &&
+      whereOf(actions[end]!) === whereOf(first)
+    )
+      end++;
+    const run = actions.slice(i, end);
+    out.push(...run.filter((a) => familyOf(a) === 4), ...run.filter((a) => familyOf(a) === 6));
+    i = end;
+  }
+  return out;
+}
+
 /** Executes the actions; returns those that took effect. Throws ApplyFailure after unwinding. */
-export async function execute(ctx: ExecutionContext, actions: readonly Action[]): Promise<Execution> {
+export async function execute(ctx: ExecutionContext, planned: readonly Action[]): Promise<Execution> {
+  const actions = byFamilyWithinRuns(planned);
   const done: Action[] = [];
   const warnings: string[] = [];
   const finish = (action: Action) => {
     done.push(action);
     ctx.onDone?.(action);
   };
+  /** Actions already run out of order (a fresh load during the ARP probe). */
+  const ranEarly = new Set<Action>();
   try {
     await precheck(ctx, actions);
     for (let i = 0; i < actions.length; ) {
       checkStop(ctx);
       const action = actions[i]!;
+      if (ranEarly.has(action)) {
+        i++;
+        continue;
+      }
+      if (action.op.type === 'arp-probe') {
+        i++;
+        const loads = actions.slice(i).filter(isFreshLoad);
+        for (const load of loads) ranEarly.add(load);
+        await probeWhileLoading(ctx, action, loads, finish, warnings);
+        continue;
+      }
       if (action.op.type === 'ip') {
         const entries = actions.slice(i).map((a) => ({ op: a.op, action: a }));
         const { group, next } = groupIp(entries, 0);
@@ -236,19 +336,7 @@ export async function execute(ctx: ExecutionContext, actions: readonly Action[])
         continue;
       }
       i++;
-      try {
-        await runSingle(ctx, action);
-      } catch (error) {
-        if (error instanceof AbortedError) throw error;
-        if (action.optional) {
-          warnings.push(`${action.optional}: ${(error as Error).message}`);
-          continue;
-        }
-        if (error instanceof StepError) throw error;
-        throw stepFailure(action, (error as Error).message, DEFAULT_REASON[action.op.type]);
-      }
-      finish(action);
-      if (action.op.type === 'nft' && ctx.verifyTable) await ctx.verifyTable(action);
+      await runOne(ctx, action, finish, warnings);
     }
     if (done.length > 0) await ctx.verifyAll?.();
     return { done, warnings };

@@ -5,7 +5,7 @@
  * src/nft/read.ts) for a pass that converges it, or only its shape for cleanup. Read-only.
  */
 import type { Family } from '../config/model.js';
-import { observeNamespace } from '../link/iproute.js';
+import { observeMasterNamespace, observeNamespace } from '../link/iproute.js';
 import { type Sysctl, sysctl, sysctlName } from '../link/sysctl.js';
 import { TABLE_NAME } from '../nft/model.js';
 import type { TableModel } from '../nft/packed.js';
@@ -55,6 +55,16 @@ async function readKernelTable(
   return shape.present ? { present: true } : { present: false };
 }
 
+/** The sysctls a pass compares (file reads, no process). */
+export async function readSysctls(
+  system: System,
+  options: ApplyOptions,
+): Promise<ReadonlyMap<string, string | undefined>> {
+  const keys = sysctlsToRead(options);
+  const values = await Promise.all(keys.map((k) => system.sysctl.read(k).catch(() => undefined)));
+  return new Map(keys.map((k, i) => [sysctlName(k), values[i]]));
+}
+
 export async function readKernel(
   system: System,
   options: ApplyOptions,
@@ -62,11 +72,10 @@ export async function readKernel(
   signal?: AbortSignal,
 ): Promise<KernelReading> {
   const masterRunner = await masterRunnerFor(system, options);
-  const keys = sysctlsToRead(options);
-  const [pod, master, values, table] = await Promise.all([
+  const [pod, master, sysctls, table] = await Promise.all([
     observeNamespace(system.pod, signal),
-    masterRunner ? observeNamespace(masterRunner, signal) : Promise.resolve(undefined),
-    Promise.all(keys.map((k) => system.sysctl.read(k).catch(() => undefined))),
+    masterRunner ? observeMasterNamespace(masterRunner, signal) : Promise.resolve(undefined),
+    readSysctls(system, options),
     readKernelTable(system, tableRead, signal),
   ]);
   return {
@@ -74,7 +83,7 @@ export async function readKernel(
     ...(master ? { master } : {}),
     masterIsPod: masterRunner === undefined,
     ...(masterRunner ? { masterRunner } : {}),
-    sysctls: new Map(keys.map((k, i) => [sysctlName(k), values[i]])),
+    sysctls,
     ...(table !== undefined ? { table } : {}),
   };
 }

@@ -127,6 +127,31 @@ export async function observeNamespace(runner: Runner, signal?: AbortSignal): Pr
   };
 }
 
+const MASTER_LINES = ['link show', 'address show', 'route show table all'] as const;
+
+/**
+ * Reads the master's namespace (another one than the pod's): its links, addresses and routes,
+ * from which the master, its MTU and the gateways are found. One process: its policy rules are
+ * never the agent's and nothing reads them.
+ */
+export async function observeMasterNamespace(runner: Runner, signal?: AbortSignal): Promise<NamespaceState> {
+  const out = await runner.run(['ip', '-json', '-details', '-batch', '-'], {
+    input: `${MASTER_LINES.join('\n')}\n`,
+    ...(signal ? { signal } : {}),
+  });
+  const [links, addressed, routes] = parseArrays(out, MASTER_LINES.length) as [
+    LinkInfo[],
+    (LinkInfo & { addr_info?: AddressInfo[] })[],
+    RouteInfo[],
+  ];
+  return {
+    links,
+    addresses: addressed.flatMap((l) => (l.addr_info ?? []).map((a) => ({ ...a, ifname: l.ifname }))),
+    routes: routes.map((r) => ({ ...r, family: routeFamily(r) })),
+    rules: { 4: [], 6: [] },
+  };
+}
+
 export interface RouteSpec {
   readonly family: Family;
   /** `default` or a CIDR. */

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, posix, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_OPTIONS } from '../../src/config/model.js';
 
 const run = promisify(execFile);
 const ROOT = resolve('.');
@@ -315,6 +316,62 @@ describe('Containerfile', () => {
     expect(existsSync(join(replay.runtimeRoot, example))).toBe(true);
     const rendered = await exec(cli, ['render', example], replay.runtimeRoot);
     expect(rendered.stdout).toContain('table inet egress_router');
+  });
+
+  it('ships a bundle whose lazy parts are all there: chunks, the demo, and the config worker it starts by URL', async () => {
+    const distDir = mapInto(replay.runtimeRoot, runtimeWorkdir, posix.join(runtimeWorkdir, 'dist'));
+    const bundled = readdirSync(distDir).filter((f) => f.endsWith('.js'));
+    expect(bundled).toContain('configWorker.js');
+    expect(bundled.filter((f) => f.startsWith('chunk-')).length).toBeGreaterThan(0);
+    const missing: string[] = [];
+    const references = new Set<string>();
+    for (const file of bundled) {
+      const text = readFileSync(join(distDir, file), 'utf8');
+      // .js only: loadInWorker.ts also names ./configWorker.ts, for when it runs from source.
+      const patterns = [
+        /\bimport\(\s*"(\.\/[^"]+\.js)"\s*\)/g,
+        /\bfrom\s*"(\.\/[^"]+\.js)"/g,
+        /\bnew URL\(\s*"(\.\/[^"]+\.js)",\s*import\.meta\.url\s*\)/g,
+      ];
+      for (const pattern of patterns)
+        for (const match of text.matchAll(pattern)) {
+          references.add(match[1]!);
+          if (!existsSync(join(distDir, match[1]!))) missing.push(`${file} -> ${match[1]}`);
+        }
+    }
+    expect(missing).toEqual([]);
+    expect(references).toContain('./configWorker.js');
+    expect(references).toContain('./cli/commands/demo.js');
+    // The worker entry works on its own (loadInWorker.ts starts it exactly so).
+    const options = JSON.stringify({ ...DEFAULT_OPTIONS, clusterCidrs: ['198.18.0.0/15'] });
+    const starter = [
+      "import { Worker } from 'node:worker_threads';",
+      "import { readFileSync } from 'node:fs';",
+      `const worker = new Worker(new URL('./dist/configWorker.js', 'file://${replay.runtimeRoot}/'), {`,
+      "  workerData: { text: readFileSync('examples/egressrouter.yaml', 'utf8'), options: JSON.parse(process.env.OPTIONS) },",
+      '  execArgv: [],',
+      '});',
+      'const rules = [];',
+      "worker.on('message', (m) => {",
+      "  if (m.kind === 'head') console.log('ok', m.result.ok);",
+      "  if (m.kind === 'slice') rules.push(...m.items);",
+      "  if (m.kind === 'done') { console.log('rules', rules.length); void worker.terminate(); }",
+      '});',
+    ].join('\n');
+    const answered = await exec(
+      process.execPath,
+      ['--input-type=module', '-e', starter],
+      replay.runtimeRoot,
+      60_000,
+      {
+        OPTIONS: options,
+      },
+    );
+    expect(answered.stdout).toBe('ok true\nrules 4\n');
+    // A lazily loaded dependency (yaml, for -o yaml) and a command chunk.
+    const cli = join(distDir, 'cli.js');
+    const yaml = await exec(cli, ['render', 'examples/egressrouter.yaml', '-o', 'yaml'], replay.runtimeRoot);
+    expect(yaml.stdout).toContain('name: egress_router');
   });
 
   it('puts egress-router-agent on PATH (for `kubectl exec POD -- egress-router-agent status`)', () => {

@@ -22,6 +22,8 @@ interface RuleJson {
   fwmark?: string;
   table?: string;
   protocol?: string;
+  /** Present (null) on a `nop` rule: the agent's records (forwarding, ICMP rate limit). */
+  nop?: null;
 }
 
 export interface RoutingState {
@@ -101,6 +103,8 @@ export function routingBatch(before: RoutingState, after: RoutingState): string 
     if (rule.fwmark) words.push('fwmark', rule.fwmark);
     if (rule.table) words.push('lookup', rule.table);
     if (rule.protocol) words.push('protocol', rule.protocol);
+    // Without it, a rule with no table would be `lookup main`, not the agent's record.
+    if ('nop' in rule) words.push('nop');
     lines.push(words.join(' '));
   }
   return lines.length > 0 ? `${lines.join('\n')}\n` : '';

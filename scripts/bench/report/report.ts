@@ -187,6 +187,8 @@ function tables(results: BenchResults): Table[] {
         'floor range',
         'agent / floor',
         'goal',
+        'floor + ARP probe ms',
+        'agent / (floor + probe)',
       ],
       rows: apply.points.map((p) => [
         thousands(p.ports),
@@ -197,9 +199,13 @@ function tables(results: BenchResults): Table[] {
         range(p.floorMs, ms),
         x(p.agentOverFloor),
         p.goal ? `<= ${p.goal.target}×: ${verdict(p.goal.met)}` : '',
+        // Results written before the probed floor existed have neither.
+        p.floorProbeMs ? ms(p.floorProbeMs.median) : '',
+        p.agentOverFloorProbe ? x(p.agentOverFloorProbe) : '',
       ]),
       notes: [
         `process start alone, in the pod: \`node -e 0\` ${ms(apply.startup.bareNodeMs.median)} ms, \`node dist/cli.js --version\` ${ms(apply.startup.cliVersionMs.median)} ms (median of ${apply.startup.bareNodeMs.n})`,
+        'floor + ARP probe: the floor with the RFC 5227 probe the agent sends before adding an IPv4 address (`arping -D -c 2 -w 2`, the table loaded meanwhile): the part of the distance that is that wait',
         `repetitions: ${apply.points.map((p) => `${thousands(p.ports)}: ${p.agentMs.n}`).join(', ')}; the floor leaves the same pod state as the agent: ${apply.floorMatchesAgent === null ? 'not checked' : apply.floorMatchesAgent ? 'yes' : 'NO (see results.json)'}`,
       ],
     });

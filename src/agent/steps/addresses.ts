@@ -3,8 +3,8 @@
  * the plan does not list are removed (on an HA standby the plan's list is empty). Before anything
  * changes, new IPv4 addresses are ARP-probed (RFC 5227: IPv4 has no DAD of its own): another host
  * answering fails the pass with DuplicateAddress and nothing is taken over; under HA, VRRP has
- * decided who holds them and there is no probe. IPv4 addresses are announced at once; IPv6 ones
- * after DAD, which does not hold the IPv4 announcement back. When the link went down since the last
+ * decided who holds them and there is no probe. IPv4 addresses are announced once the routes are
+ * in (same pass, no wait); IPv6 ones after DAD, which does not hold the IPv4 announcement back. When the link went down since the last
  * pass (set down behind the agent's back, or down and up again), its IPv4 addresses are announced
  * again: neighbours and switches may have forgotten them meanwhile.
  */
@@ -106,7 +106,7 @@ export const addressesStep: Step = {
   name: STEP,
   reason: 'AddressFailed',
   converge(input) {
-    const { device, have, wanted, added, stale, failed, gone } = addressChanges(input);
+    const { device, have, added, stale, failed, gone } = addressChanges(input);
     const actions: Action[] = [];
     const held = new Set(have.map(cidrOf));
     const probed = added
@@ -141,19 +141,6 @@ export const addressesStep: Step = {
     for (const a of failed)
       actions.push(deleteAction(device, a, 'its duplicate address detection had failed'));
     for (const a of added) actions.push(addAction(device, a.cidr, a.family, input.ha));
-    // IPv4 is announced at once; IPv6 waits for DAD in the announce step, after the routes.
-    const wentDown = linkWentDown(input, device);
-    const announced = wanted.filter(
-      (a) => a.family === 4 && (added.includes(a) || (wentDown && held.has(a.cidr))),
-    );
-    for (const a of announced)
-      actions.push({
-        step: STEP,
-        kind: 'announce',
-        object: a.address,
-        message: `announced ${a.address} with gratuitous ARP${added.includes(a) ? '' : ` again (${device} went down)`}`,
-        op: { type: 'announce', device, address: a.address, family: 4 },
-      });
     const flushedFamilies = flushing ? [4 as const] : [];
     return { actions, flushedFamilies };
   },
@@ -169,13 +156,38 @@ export const addressesStep: Step = {
   },
 };
 
-/** After the routes: wait for IPv6 DAD on new addresses, then announce them. */
+/**
+ * IPv4 addresses added (or held while the link went down), announced with gratuitous ARP. In the
+ * announce step rather than right after the address: the address, the routes and the reply
+ * routing then share one `ip -batch`, and the announcements start a few ms later, in the
+ * background.
+ */
+function ipv4Announcements(input: StepInput): Action[] {
+  const { device, have, wanted, added } = addressChanges(input);
+  const held = new Set(have.map(cidrOf));
+  const wentDown = linkWentDown(input, device);
+  return wanted
+    .filter((a) => a.family === 4 && (added.includes(a) || (wentDown && held.has(a.cidr))))
+    .map((a) => ({
+      step: STEP,
+      kind: 'announce',
+      object: a.address,
+      message: `announced ${a.address} with gratuitous ARP${added.includes(a) ? '' : ` again (${device} went down)`}`,
+      op: { type: 'announce', device, address: a.address, family: 4 },
+      reason: 'AddressFailed',
+    }));
+}
+
+/**
+ * After the routes: announce new IPv4 addresses (first: IPv6 DAD does not hold them back), then
+ * wait for IPv6 DAD on new addresses and announce those.
+ */
 export const announceStep: Step = {
   name: 'announce',
   reason: 'DuplicateAddress',
   converge(input) {
     const { device, added } = addressChanges(input);
-    const actions: Action[] = [];
+    const actions: Action[] = ipv4Announcements(input);
     for (const a of added.filter((x) => x.family === 6)) {
       if (!input.ha)
         actions.push({

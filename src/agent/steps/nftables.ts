@@ -23,13 +23,14 @@ function loadAction(
   batch: NftJsonBatch,
   undo: NftJsonBatch,
   check: boolean,
+  fresh = false,
 ): Action {
   return {
     step: STEP,
     kind: 'nftables',
     object: label,
     message,
-    op: { type: 'nft', batch, label, ...(check ? { check } : {}) },
+    op: { type: 'nft', batch, label, ...(check ? { check } : {}), ...(fresh ? { fresh } : {}) },
     undo: [{ type: 'nft', batch: undo, label }],
   };
 }
@@ -52,7 +53,7 @@ function converge(input: StepInput): Action[] {
   const desired = desiredOf(input);
   if (!observed.present)
     return [
-      loadAction(label, `loaded ${label}`, replaceTableBatch(desired), deleteTableBatch(desired), true),
+      loadAction(label, `loaded ${label}`, replaceTableBatch(desired), deleteTableBatch(desired), true, true),
     ];
   const why = `${observed.differences[0]}${observed.differences.length > 1 ? `, and ${observed.differences.length - 1} more` : ''}`;
   const update = observed.model ? diffTables(observed.model, desired) : undefined;

@@ -119,6 +119,10 @@ export const sysctlsStep: Step = {
   reason: 'SysctlFailed',
   converge({ plan, observed }) {
     const actions: Action[] = [];
+    // The writes first, then their records: the records are policy rules, and after the
+    // interface's own `ip` lines they share one `ip -batch` instead of one process per sysctl.
+    // Each record still follows the write it records.
+    const records: Action[] = [];
     for (const wanted of plan.sysctls) {
       const name = sysctlName(wanted.key);
       const before = observed.sysctls.get(name);
@@ -135,11 +139,12 @@ export const sysctlsStep: Step = {
         ...(wanted.required ? {} : { optional: `${name} could not be set (wanted so that ${wanted.why})` }),
       });
       const family = ([4, 6] as const).find((f) => sysctlName(forwardingSysctl(f)) === name);
-      if (family && !hasMark(observed, family)) actions.push(markAction(family, 'add'));
+      if (family && !hasMark(observed, family)) records.push(markAction(family, 'add'));
       const limited = rateLimitFamily(name);
       if (limited && before !== undefined && recordedRateLimit(observed, limited) === undefined)
-        actions.push(recordAction(limited, 'add', before));
+        records.push(recordAction(limited, 'add', before));
     }
+    actions.push(...records);
     // An ICMP rate limit the agent lifted for a family that now has a fallback (nothing refused).
     for (const family of [4, 6] as const) {
       const found = recordedRateLimit(observed, family);

@@ -6,7 +6,7 @@ import { ConflictWatch } from '../../../src/agent/conflicts.js';
 import { arpingReplyMacs } from '../../../src/agent/effects.js';
 import { GatewayProber, ndiscArgv } from '../../../src/agent/gateway.js';
 import type { Logger } from '../../../src/agent/logger.js';
-import { addressesStep } from '../../../src/agent/steps/addresses.js';
+import { addressesStep, announceStep } from '../../../src/agent/steps/addresses.js';
 import type { StepInput } from '../../../src/agent/steps/step.js';
 import { loadConfigText } from '../../../src/config/load.js';
 import { DEFAULT_OPTIONS } from '../../../src/config/model.js';
@@ -233,9 +233,17 @@ describe('the addresses step', () => {
       'removed address 192.0.2.7/24 from net1 (not in the config)',
       'added address 192.0.2.101/24 to net1',
       'added address 2001:db8:100::100/64 to net1',
-      'announced 192.0.2.101 with gratuitous ARP',
     ]);
     expect(actions[0]).toMatchObject({ quiet: true, reason: 'AddressFailed' });
+    // Announced after the routes (the announce step), IPv4 first: IPv6 DAD does not hold it back.
+    const announced = announceStep.converge(
+      input({ have: ['192.0.2.100/24', '192.0.2.7/24'], routes }),
+    ).actions;
+    expect(announced.map((a) => a.message)).toEqual([
+      'announced 192.0.2.101 with gratuitous ARP',
+      'duplicate address detection passed for 2001:db8:100::100/64',
+      'announced 2001:db8:100::100 with an unsolicited neighbour advertisement',
+    ]);
   });
 
   it('probes nothing under HA (VRRP decided), nor when nothing IPv4 is added', () => {
@@ -270,11 +278,13 @@ describe('the addresses step', () => {
       dev: 'net1',
       protocol: '77',
     };
-    expect(kinds(input({ have: held, routes: [agentRoute] }))).toEqual([]);
+    const announces = (i: StepInput) => announceStep.converge(i).actions.map((a) => a.op.type);
+    expect(kinds(input({ have: held, routes: [agentRoute], linkFlags: ['BROADCAST'] }))).toEqual([]);
+    expect(announces(input({ have: held, routes: [agentRoute] }))).toEqual([]);
     const again = ['announce', 'announce'];
-    expect(kinds(input({ have: held, routes: [agentRoute], linkFlags: ['BROADCAST'] }))).toEqual(again);
-    expect(kinds(input({ have: held, routes: [] }))).toEqual(again);
-    expect(addressesStep.converge(input({ have: held })).actions.map((a) => a.message)).toEqual([
+    expect(announces(input({ have: held, routes: [agentRoute], linkFlags: ['BROADCAST'] }))).toEqual(again);
+    expect(announces(input({ have: held, routes: [] }))).toEqual(again);
+    expect(announceStep.converge(input({ have: held })).actions.map((a) => a.message)).toEqual([
       'announced 192.0.2.100 with gratuitous ARP again (net1 went down)',
       'announced 192.0.2.101 with gratuitous ARP again (net1 went down)',
     ]);

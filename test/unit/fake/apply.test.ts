@@ -74,12 +74,10 @@ let config: RouterConfig;
 
 const pass = () => apply(config, OPTIONS, { system: fake.system() });
 const argvs = () => fake.commands().map((c) => c.argv.join(' '));
-const READS = [
-  'ip -json -details -batch -',
-  'ip -6 -json rule show',
-  'nsenter --net=/run/netns/node -- ip -json -details -batch -',
-  'nsenter --net=/run/netns/node -- ip -6 -json rule show',
-];
+const POD_READS = ['ip -json -details -batch -', 'ip -6 -json rule show'];
+/** The node's namespace: links, addresses and routes in one process (its rules are never read). */
+const NODE_READ = 'nsenter --net=/run/netns/node -- ip -json -details -batch -';
+const READS = [...POD_READS, NODE_READ];
 
 beforeEach(async () => {
   fake = createFakeKernel({ timing: 'instant' });
@@ -161,6 +159,54 @@ describe('apply and cleanup against the fake kernel', () => {
     expect(failure).toBeInstanceOf(ApplyFailure);
     expect((failure as ApplyFailure).undoFailures).toEqual([]);
     expect((failure as Error).message).toContain('Operation not permitted');
+    expect(fake.dump()).toBe(before);
+  });
+});
+
+describe('processes of a first pass', () => {
+  const programs = () => argvs().map((a) => a.replace(/\/tmp\/egress-router-nft-\w+\//, 'TMP/'));
+
+  it('the pod is read twice (before, and to verify), the node once, and writes share one ip -batch per family', async () => {
+    await pass();
+    const run = programs();
+    for (const read of POD_READS) expect(run.filter((a) => a === read)).toHaveLength(2);
+    // The pass changed nothing in the node's namespace (the link is born in the pod's).
+    expect(run.filter((a) => a === NODE_READ)).toHaveLength(1);
+    // The pod: the interface's lines; the forwarding and rate-limit records of each family;
+    // then each family's address, routes and reply routing.
+    expect(run.filter((a) => /^ip (-[46] )?-batch -$/.test(a))).toEqual([
+      'ip -batch -',
+      'ip -4 -batch -',
+      'ip -6 -batch -',
+      'ip -4 -batch -',
+      'ip -6 -batch -',
+    ]);
+  });
+
+  it('a table that was not there loads while the ARP probe waits, before the address is added', async () => {
+    await pass();
+    const run = programs();
+    const probe = run.indexOf('arping -D -c 2 -w 2 -I net1 192.0.2.100');
+    expect(probe).toBeGreaterThan(run.indexOf('nft -c -j -f TMP/batch.json'));
+    expect(run.slice(probe + 1, probe + 3)).toEqual([
+      'nft -j -f TMP/batch.json',
+      'nft -j list table inet egress_router',
+    ]);
+    const addressAdded = fake.commands().findIndex((c) => c.input?.startsWith('address add 192.0.2.100/24'));
+    expect(addressAdded).toBeGreaterThan(probe + 2);
+  });
+
+  it('an address another host holds fails the pass after that early load, and the undo deletes the table too', async () => {
+    const before = fake.dump();
+    fake.lan.claim('192.0.2.100');
+    const failure = await pass().then(
+      () => expect.unreachable('apply succeeded'),
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(ApplyFailure);
+    expect((failure as ApplyFailure).failure.reason).toBe('DuplicateAddress');
+    expect((failure as ApplyFailure).undoFailures).toEqual([]);
+    expect(programs()).toContain('nft -j -f TMP/batch.json');
     expect(fake.dump()).toBe(before);
   });
 });
