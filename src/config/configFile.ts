@@ -8,6 +8,8 @@
  * between). The read itself stops one byte past the limit, so a file that grows while it is read
  * cannot take the memory it likes.
  */
+
+import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
@@ -83,8 +85,14 @@ export async function readConfigFile(path: string, maxBytes: number = MAX_CONFIG
     const info = await handle.stat();
     refuseUnlessRegular(path, info, maxBytes);
     const bytes = await readBounded(path, handle, maxBytes, info.size);
+    let text: string | undefined;
     return {
-      text: bytes.toString('utf8'),
+      // Decoded on first use: a resync that finds the same fingerprint never decodes 5 MB again.
+      // ASCII (what generators write) is copied byte for byte instead of being decoded as UTF-8.
+      get text() {
+        text ??= isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+        return text;
+      },
       fingerprint: createHash('sha256').update(bytes).digest('hex'),
       bytes: bytes.length,
     };

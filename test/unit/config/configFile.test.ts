@@ -28,6 +28,15 @@ describe('readConfigFile', () => {
     });
   });
 
+  it('decodes UTF-8 (a byte-order mark, names beyond ASCII) as it decodes ASCII', async () => {
+    const text = '\ufeffkind: EgressRouter\nmetadata: {name: routeur-é-東京}\n';
+    const path = join(dir, 'utf8.yaml');
+    await writeFile(path, text, 'utf8');
+    const file = await readConfigFile(path);
+    expect(file.text).toBe(text);
+    expect(file.bytes).toBe(Buffer.byteLength(text));
+  });
+
   it('follows the symlink chain of a ConfigMap mount', async () => {
     const mount = join(dir, 'mount');
     await mkdir(join(mount, '..2026_01_01_00_00_00.1'), { recursive: true });
