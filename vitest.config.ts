@@ -24,6 +24,9 @@ export default defineConfig({
         test: {
           name: 'netns',
           include: ['test/netns/**/*.test.ts'],
+          // dist/ (the agent the tests run) is built here once, never by a test file: a build
+          // rewrites dist/ under the agents of files running meanwhile.
+          globalSetup: ['test/netns/kit/globalSetup.ts'],
           // These tests change kernel state in namespaces they create; one file at a time.
           pool: 'forks',
           fileParallelism: false,

@@ -27,7 +27,7 @@ import {
   type Topology,
 } from '../../src/netkit/index.js';
 import { printAgentLogIfFailed, routerYaml, startTestAgent } from './kit/agent.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { expectAgent } from './kit/expect.js';
 import { condition, conditionIs, waitForStatus } from './kit/status.js';
 
@@ -57,7 +57,7 @@ async function gatewayEntry(): Promise<string | undefined> {
 }
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   topo = await createTopology({ ipv6: false, lanHost: true });
   dir = await createScratchDir('ert-conflicts-');
   const [eth0] = await topo.ipJson<{ address: string }[]>('host', ['link', 'show', 'eth0']);

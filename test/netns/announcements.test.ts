@@ -19,7 +19,7 @@ import {
   type Topology,
 } from '../../src/netkit/index.js';
 import { printAgentLogIfFailed, startTestAgent, tearDownRun } from './kit/agent.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { conditionIs, waitForStatus } from './kit/status.js';
 
 const EGRESS4 = PLAN.egress.v4[0] as string;
@@ -61,7 +61,7 @@ const watch = (fn: () => Promise<unknown>, until: (lines: readonly string[]) => 
   capture(topo, 'lan', topo.ifaces.lanBridge, FILTER, fn, { until, untilTimeoutMs: ms });
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   topo = await createTopology();
   dir = await createScratchDir('ert-announce-');
   const cfg = await createConfigDir(

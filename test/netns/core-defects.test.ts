@@ -23,7 +23,7 @@ import {
   sysctls,
   type Topology,
 } from '../../src/netkit/index.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { expectAgent } from './kit/expect.js';
 import { condition, metrics, status, waitForStatus } from './kit/status.js';
 
@@ -35,7 +35,7 @@ let dir: ScratchDir;
 let agent: AgentProcess | undefined;
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   dir = await createScratchDir('ert-core-');
   topo = await createTopology({ lanHost: true });
 }, 120_000);

@@ -21,7 +21,7 @@ import {
   tcpRequest,
 } from '../../src/netkit/index.js';
 import { printAgentLogIfFailed, startTestAgent, tearDownRun } from './kit/agent.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { condition, conditionIs, metrics, waitForStatus } from './kit/status.js';
 
 /** The tests' resync interval (startTestAgent) and the few seconds the issue allows on top. */
@@ -33,7 +33,7 @@ let dir: ScratchDir;
 let agent: AgentProcess | undefined;
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   topo = await createTopology();
   dir = await createScratchDir('ert-gateway-');
 }, 120_000);

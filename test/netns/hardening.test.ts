@@ -23,7 +23,7 @@ import {
   type Topology,
 } from '../../src/netkit/index.js';
 import { routerYaml, startTestAgent } from './kit/agent.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { expectAgent } from './kit/expect.js';
 import { condition, waitForStatus } from './kit/status.js';
 
@@ -33,7 +33,7 @@ let agent: AgentProcess | undefined;
 const RULES = [{ destinationIP: PLAN.dst1.v4, port: 80, protocol: 'TCP' as const }];
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   dir = await createScratchDir('ert-hard-');
   topo = await createTopology();
 }, 120_000);

@@ -30,7 +30,7 @@ import {
   tcpRequest,
   waitForLinkLocal,
 } from '../../src/netkit/index.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 
 interface LinkJson {
   ifname: string;
@@ -45,7 +45,7 @@ const mtuOf = async (topo: Topology, ns: string, dev: string): Promise<number | 
   (await topo.ipJson<LinkJson[]>(ns, ['link', 'show', dev]))[0]?.mtu;
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
 }, 120_000);
 
 describe('several router pods on several nodes, one LAN', () => {

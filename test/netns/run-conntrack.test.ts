@@ -27,7 +27,7 @@ import {
 } from '../../src/netkit/index.js';
 import { udpFlow } from './edges/udpFlow.js';
 import { printAgentLogIfFailed, routerYaml, startTestAgent, tearDownRun } from './kit/agent.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { metrics } from './kit/status.js';
 
 const DST1 = PLAN.dst1.v4;
@@ -56,7 +56,7 @@ async function reload(rules: readonly RuleSpec[]): Promise<number> {
 }
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   topo = await createTopology({ ipv6: false });
   dir = await createScratchDir('ert-conntrack-');
   servers.push(await startServer(topo, 'dst1', 'dst1', { tcp: [80], udp: [53] }));

@@ -22,7 +22,7 @@ import {
   tcpRequest,
 } from '../../src/netkit/index.js';
 import { startTestAgent } from './kit/agent.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { conditionIs, metrics, waitForQuiet, waitForStatus } from './kit/status.js';
 
 const EGRESS4 = PLAN.egress.v4[0];
@@ -48,7 +48,7 @@ let dir: string | undefined;
 const servers: ServerHandle[] = [];
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   dir = await mkdtemp(join(tmpdir(), 'ert-run-v6-'));
   topo = await createTopology({ ipv6: true });
   servers.push(await startServer(topo, 'dst1', 'dst1', { tcp: [80] }));

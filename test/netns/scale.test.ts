@@ -35,7 +35,7 @@ import {
   type Topology,
 } from '../../src/netkit/index.js';
 import { printAgentLogIfFailed, startTestAgent, tearDownRun } from './kit/agent.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { expectRedirect } from './kit/expect.js';
 import { metrics, type StatusDoc, status } from './kit/status.js';
 
@@ -134,7 +134,7 @@ async function addressElement(port: number): Promise<{ value: string; packets: n
 
 describe(`run with a rule for every TCP port (${RULES.toLocaleString('en')} rules)`, () => {
   beforeAll(async () => {
-    await buildAgent();
+    requireBuiltAgent();
     dir = await mkdtemp(join(tmpdir(), 'ert-scale-'));
     topo = await createTopology({ ipv6: false });
     dst1 = await startServer(topo, 'dst1', 'dst1', { tcp: [TARGET] });
