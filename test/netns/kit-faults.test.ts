@@ -509,8 +509,11 @@ describe('the sweep of crashed runs', () => {
       expect(await listNetns()).toContain(name);
 
       const report = await sweepLeftovers();
-      expect(report.prefixes).toContain(prefix);
-      expect(report.namespaces).toContain(name);
+      // Every new topology sweeps first, so a test file running beside this one may have swept
+      // these leftovers before us (its report names them, not ours). Either way they are gone:
+      // the checks below hold for whoever swept.
+      if (report.prefixes.includes(prefix)) expect(report.namespaces).toContain(name);
+      else expect(report.namespaces).not.toContain(name);
       expect(report.prefixes).not.toContain(live.prefix);
       expect(report.prefixes).not.toContain(strayPrefix);
       const after = await listNetns();

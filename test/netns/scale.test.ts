@@ -105,9 +105,19 @@ const T = (): Topology => {
   return topo;
 };
 
+/**
+ * nft reads a whole 65,535-element map (with counters) for a listing or a `get element`: seconds
+ * of CPU, far more on a loaded machine. The kit's 20 s default for a command is not a test here.
+ */
+const BIG_MAP_READ_MS = 120_000;
+
 /** Element count of one of the agent's maps, from the terse-free JSON listing. */
 async function elementCount(map: string): Promise<number> {
-  const out = (await T().exec('pod', ['nft', '-j', 'list', 'map', 'inet', 'egress_router', map])).stdout;
+  const out = (
+    await T().exec('pod', ['nft', '-j', 'list', 'map', 'inet', 'egress_router', map], {
+      timeoutMs: BIG_MAP_READ_MS,
+    })
+  ).stdout;
   const listed = (JSON.parse(out) as { nftables: Record<string, { elem?: unknown[] }>[] }).nftables.find(
     (o) => 'map' in o,
   );
@@ -117,15 +127,11 @@ async function elementCount(map: string): Promise<number> {
 /** The element of `tcp . port` in the address map as nft prints it: its destination and packet count. */
 async function addressElement(port: number): Promise<{ value: string; packets: number }> {
   const out = (
-    await T().exec('pod', [
-      'nft',
-      'get',
-      'element',
-      'inet',
-      'egress_router',
-      'redirect_addr4',
-      `{ tcp . ${port} }`,
-    ])
+    await T().exec(
+      'pod',
+      ['nft', 'get', 'element', 'inet', 'egress_router', 'redirect_addr4', `{ tcp . ${port} }`],
+      { timeoutMs: BIG_MAP_READ_MS },
+    )
   ).stdout;
   const match = /tcp \. (\d+) counter packets (\d+) bytes \d+ : ([\d.]+)/.exec(out);
   if (!match || Number(match[1]) !== port) throw new Error(`no element tcp . ${port} in ${out}`);
