@@ -24,6 +24,7 @@ import {
   sysctls,
   type Topology,
 } from '../../src/netkit/index.js';
+import { AGENT_START_MS } from './kit/agent.js';
 import { requireBuiltAgent } from './kit/build.js';
 import { expectAgent } from './kit/expect.js';
 import { condition, metrics, status, waitForStatus } from './kit/status.js';
@@ -194,7 +195,7 @@ describe('the link attributes are planned and diffed', () => {
   it('a hot reload that changes the mode changes the link', async () => {
     const config = await createConfigDir(`${dir.dir}/reload-mode`, router({ mode: 'Bridge' }));
     agent = await startAgent(topo, config.path, { args: ['--resync-interval', '30'] });
-    await agent.waitReady(20_000);
+    await agent.waitReady(AGENT_START_MS);
     const from = agent.logs.length;
     await config.swap(router({ mode: 'VEPA' }));
     await agent.waitForLog((l) => l.msg === 'config applied', 10_000, from);
@@ -273,7 +274,7 @@ describe('status, cleanup and render say and undo everything', () => {
     await topo.exec('pod', ['sysctl', '-qw', 'net.ipv4.ip_forward=0']);
     const config = await createConfigDir(`${dir.dir}/inferred`, router());
     agent = await startAgent(topo, config.path, { args: ['--resync-interval', '30', '--cleanup-on-exit'] });
-    await agent.waitReady(20_000);
+    await agent.waitReady(AGENT_START_MS);
     const doc = await status(topo);
     expect(doc.interface).toMatchObject({ name: 'net1', master: 'eth1', createdByAgent: true });
     expect(await sysctls(topo, 'pod', ['net.ipv4.ip_forward'])).toContain('= 1');

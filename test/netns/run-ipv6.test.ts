@@ -21,7 +21,7 @@ import {
   type Topology,
   tcpRequest,
 } from '../../src/netkit/index.js';
-import { startTestAgent } from './kit/agent.js';
+import { AGENT_START_MS, startTestAgent } from './kit/agent.js';
 import { requireBuiltAgent } from './kit/build.js';
 import { conditionIs, metrics, waitForQuiet, waitForStatus } from './kit/status.js';
 
@@ -55,7 +55,7 @@ beforeAll(async () => {
   servers.push(await startServer(topo, 'far', 'far', { tcp: [80] }));
   const cfg = await createConfigDir(join(dir, 'config'), config);
   agent = await startTestAgent(topo, cfg.path, ['--cleanup-on-exit']);
-  await waitForStatus(topo, (d) => conditionIs(d, 'Available', 'True'), 20_000, 'Available True');
+  await waitForStatus(topo, (d) => conditionIs(d, 'Available', 'True'), AGENT_START_MS, 'Available True');
 }, 90_000);
 
 afterAll(async () => {
