@@ -10,8 +10,17 @@ if (nodeMajor < 24) {
   );
 }
 
+/**
+ * Two test files at a time, the machine's two cores (vitest's own default would be one, cores
+ * less one). The netns files mostly wait (timers, keepalived intervals, traffic), so two of them
+ * side by side nearly halve the suite; each builds its network under its own prefix and shares
+ * nothing else on the host (see test/netns/kit/globalSetup.ts for dist/).
+ */
+const WORKERS = 2;
+
 export default defineConfig({
   test: {
+    maxWorkers: WORKERS,
     projects: [
       {
         test: {
@@ -24,9 +33,13 @@ export default defineConfig({
         test: {
           name: 'netns',
           include: ['test/netns/**/*.test.ts'],
-          // These tests change kernel state in namespaces they create; one file at a time.
+          // dist/ (the agent the tests run) is built here once, never by a test file: a build
+          // rewrites dist/ under the agents of files running meanwhile.
+          globalSetup: ['test/netns/kit/globalSetup.ts'],
+          // These tests change kernel state in namespaces they create, each file under its
+          // own prefix: files run side by side, each in its own process.
           pool: 'forks',
-          fileParallelism: false,
+          maxWorkers: WORKERS,
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

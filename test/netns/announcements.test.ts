@@ -18,8 +18,8 @@ import {
   type ScratchDir,
   type Topology,
 } from '../../src/netkit/index.js';
-import { printAgentLogIfFailed, startTestAgent, tearDownRun } from './kit/agent.js';
-import { buildAgent } from './kit/build.js';
+import { AGENT_START_MS, printAgentLogIfFailed, startTestAgent, tearDownRun } from './kit/agent.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { conditionIs, waitForStatus } from './kit/status.js';
 
 const EGRESS4 = PLAN.egress.v4[0] as string;
@@ -61,7 +61,7 @@ const watch = (fn: () => Promise<unknown>, until: (lines: readonly string[]) => 
   capture(topo, 'lan', topo.ifaces.lanBridge, FILTER, fn, { until, untilTimeoutMs: ms });
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   topo = await createTopology();
   dir = await createScratchDir('ert-announce-');
   const cfg = await createConfigDir(
@@ -110,7 +110,7 @@ describe('announcements', () => {
     ).toBe(true);
     // IPv4 went out at once; IPv6 only after its DAD (about a second).
     expect(seconds(nas[0] as string) - (times[0] as number)).toBeGreaterThanOrEqual(0.5);
-    await agent?.waitReady(10_000);
+    await agent?.waitReady(AGENT_START_MS);
   });
 
   it('announces again when it starts with the addresses already in place (an init container’s apply, a restart)', async () => {
@@ -119,7 +119,7 @@ describe('announcements', () => {
     const lines = await watch(
       async () => {
         agent = await startTestAgent(topo, configPath);
-        await agent.waitReady(15_000);
+        await agent.waitReady(AGENT_START_MS);
       },
       (seen) => requests(seen).length >= 2 && advertisements(seen).length >= 1,
       10_000,

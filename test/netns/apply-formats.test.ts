@@ -21,7 +21,7 @@ import {
   tcpRequest,
   udpRequest,
 } from '../../src/netkit/index.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { expectAgent, expectReached, expectUnseen, tag } from './kit/expect.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
@@ -39,7 +39,7 @@ let pristine: Awaited<ReturnType<typeof routes>>;
 let applied: { config: string | undefined; flags: AgentLaunch } | undefined;
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   dir = await createScratchDir('ert-apply-');
   topo = await createTopology();
   [dst1, dst2, far] = await Promise.all([

@@ -22,7 +22,7 @@ import {
   type Topology,
   tcpRequest,
 } from '../../src/netkit/index.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { expectAgent, expectReached, expectRedirect, expectUnseen, tag } from './kit/expect.js';
 
 const [EGRESS4, EGRESS4_NEW] = PLAN.egress.v4;
@@ -37,7 +37,7 @@ let dst2: ServerHandle;
 let pristineRoutes: Awaited<ReturnType<typeof routes>>;
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   dir = await createScratchDir('ert-apply-');
   topo = await createTopology();
   [dst1, dst2] = await Promise.all([

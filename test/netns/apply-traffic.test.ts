@@ -21,7 +21,7 @@ import {
   tcpRequest,
   udpRequest,
 } from '../../src/netkit/index.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { expectAgent, expectReached, expectRedirect, expectUnseen, tag } from './kit/expect.js';
 
 const EGRESS4 = PLAN.egress.v4[0];
@@ -37,7 +37,7 @@ let clientServer: ServerHandle;
 let all: ServerHandle[];
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   dir = await createScratchDir('ert-apply-');
   topo = await createTopology({ clientSubnet2: true });
   [dst1, dst2, far, clientServer] = await Promise.all([

@@ -13,6 +13,7 @@ import {
   createScratchDir,
   createTopology,
   egressRouter,
+  logTime,
   PLAN,
   podHasLink,
   podSnapshot,
@@ -23,7 +24,8 @@ import {
   sysctls,
   type Topology,
 } from '../../src/netkit/index.js';
-import { buildAgent } from './kit/build.js';
+import { AGENT_START_MS } from './kit/agent.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { expectAgent } from './kit/expect.js';
 import { condition, metrics, status, waitForStatus } from './kit/status.js';
 
@@ -35,7 +37,7 @@ let dir: ScratchDir;
 let agent: AgentProcess | undefined;
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   dir = await createScratchDir('ert-core-');
   topo = await createTopology({ lanHost: true });
 }, 120_000);
@@ -90,19 +92,28 @@ describe('a failing start-up backs off (no retry storm)', () => {
     try {
       const config = await createConfigDir(`${dir.dir}/storm`, router({ v6: true }));
       agent = await startAgent(topo, config.path, { args: ['--resync-interval', '30'] });
+      const running = agent;
       const macs = new Set<string>();
-      const started = Date.now();
-      // Watch net1 come and go for 16 s: with backoff 1, 2, 4, 8 s that is at most 5 attempts
-      // (each one also ARP-probes the IPv4 address for 2 s before it adds anything).
-      while (Date.now() - started < 16_000) {
-        const link = await net1();
-        if (link) macs.add(link.address);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      const failures = agent.logs.filter((l) => l.msg.startsWith('apply failed:'));
-      expect(failures.length).toBeGreaterThanOrEqual(2);
-      expect(failures.length).toBeLessThanOrEqual(5);
-      expect(failures.every((l) => l.reason === 'DuplicateAddress')).toBe(true);
+      const failures = () => running.logs.filter((l) => l.msg.startsWith('apply failed:'));
+      // Four failed attempts, watching net1 come and go meanwhile. The spacing is read from the
+      // agent's own log times, so a slow machine (slower start, slower attempts) changes nothing:
+      // the gap before each retry is at least its backoff, 1 s, 2 s, then 4 s.
+      await pollUntil(
+        async () => {
+          const link = await net1();
+          if (link) macs.add(link.address);
+          return failures().length >= 4;
+        },
+        60_000,
+        'four failed attempts',
+        50,
+      );
+      const times = failures().map(logTime);
+      const gaps = times.slice(1, 4).map((at, i) => at - (times[i] as number));
+      expect(gaps[0], `gaps between failures: ${gaps.join(', ')} ms`).toBeGreaterThanOrEqual(1_000);
+      expect(gaps[1], `gaps between failures: ${gaps.join(', ')} ms`).toBeGreaterThanOrEqual(2_000);
+      expect(gaps[2], `gaps between failures: ${gaps.join(', ')} ms`).toBeGreaterThanOrEqual(4_000);
+      expect(failures().every((l) => l.reason === 'DuplicateAddress')).toBe(true);
       // Each re-creation shows the LAN the same MAC (no MAC churn for the switch).
       expect(macs.size).toBe(1);
       // The rollbacks' own link and address deletions never started a drift pass.
@@ -116,7 +127,7 @@ describe('a failing start-up backs off (no retry storm)', () => {
     } finally {
       await claim.release();
     }
-  }, 60_000);
+  }, 90_000);
 });
 
 describe('stop pre-empts a pass', () => {
@@ -184,7 +195,7 @@ describe('the link attributes are planned and diffed', () => {
   it('a hot reload that changes the mode changes the link', async () => {
     const config = await createConfigDir(`${dir.dir}/reload-mode`, router({ mode: 'Bridge' }));
     agent = await startAgent(topo, config.path, { args: ['--resync-interval', '30'] });
-    await agent.waitReady(20_000);
+    await agent.waitReady(AGENT_START_MS);
     const from = agent.logs.length;
     await config.swap(router({ mode: 'VEPA' }));
     await agent.waitForLog((l) => l.msg === 'config applied', 10_000, from);
@@ -263,7 +274,7 @@ describe('status, cleanup and render say and undo everything', () => {
     await topo.exec('pod', ['sysctl', '-qw', 'net.ipv4.ip_forward=0']);
     const config = await createConfigDir(`${dir.dir}/inferred`, router());
     agent = await startAgent(topo, config.path, { args: ['--resync-interval', '30', '--cleanup-on-exit'] });
-    await agent.waitReady(20_000);
+    await agent.waitReady(AGENT_START_MS);
     const doc = await status(topo);
     expect(doc.interface).toMatchObject({ name: 'net1', master: 'eth1', createdByAgent: true });
     expect(await sysctls(topo, 'pod', ['net.ipv4.ip_forward'])).toContain('= 1');

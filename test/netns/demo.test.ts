@@ -4,9 +4,9 @@
  * it apart from a demo a person may have left running.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireBuiltAgent } from './kit/build.js';
 
 const prefix = `ed${randomBytes(2).toString('hex')}-`;
 const cli = ['dist/cli.js', 'demo', '--prefix', prefix];
@@ -18,9 +18,9 @@ async function ourNamespaces(): Promise<string[]> {
     .filter((n) => n.startsWith(prefix));
 }
 
-beforeAll(async () => {
-  if (!existsSync('dist/cli.js')) await execa('npm', ['run', 'build']);
-}, 120_000);
+beforeAll(() => {
+  requireBuiltAgent();
+});
 
 afterAll(async () => {
   await execa(process.execPath, [...cli, '--teardown'], { reject: false });

@@ -20,7 +20,7 @@ import {
   type Topology,
   tcpRequest,
 } from '../../src/netkit/index.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { expectAgent } from './kit/expect.js';
 
 let topo: Topology;
@@ -54,7 +54,7 @@ async function apply(spec: Omit<RouterSpec, 'master'>): Promise<void> {
 }
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   topo = await createTopology();
   dir = await createScratchDir('ert-edges-');
   dst1 = await startServer(topo, 'dst1', 'dst1', { tcp: [80] });

@@ -32,6 +32,9 @@ const PATH: Record<Where, string> = {
   lan: `/run/netns/${NAMES.lan}`,
 };
 
+/** DAD probes (a second each) for a new address in the pod, on both sides: see beforeAll. */
+const DAD_TRANSMITS = 3;
+
 let fake: FakeKernel;
 let dir = '';
 const created: string[] = [];
@@ -196,10 +199,31 @@ beforeAll(async () => {
     await runTool(['ip', 'netns', 'add', name], { timeoutMs: 20_000 });
     created.push(name);
   }
+  // A new IPv6 address in the real pod stays tentative for exactly DAD_TRANSMITS seconds (one
+  // probe a second, no random start delay), as long as the fake's: both still say "tentative"
+  // when a step lists it right after adding it, however slowly a loaded machine runs the step.
+  // (The kernel's default, one probe after a random 0-1 s delay, ends anywhere in 1-2 s: a step
+  // that took over a second saw the fake done and the real kernel not.) The node keeps the
+  // defaults, which the sysctls test compares; the pod's devices, net1 included when it moves
+  // in, take these.
+  await runTool(
+    [
+      'ip',
+      'netns',
+      'exec',
+      NAMES.pod,
+      'sysctl',
+      '-q',
+      '-w',
+      `net.ipv6.conf.default.dad_transmits=${DAD_TRANSMITS}`,
+      'net.ipv6.conf.default.router_solicitation_delay=0',
+    ],
+    { timeoutMs: 20_000 },
+  );
   fake = createFakeKernel({
     podPaths: [PATH.pod],
     namespaces: [PATH.node, PATH.lan],
-    timing: 'real',
+    timing: { dadMs: DAD_TRANSMITS * 1000 },
   });
   // What the real lan namespace answers for, declared on the fake's LAN.
   for (const address of ['192.0.2.1', '2001:db8:100::1', '192.0.2.5', '2001:db8:100::5'])

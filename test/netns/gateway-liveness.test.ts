@@ -20,8 +20,8 @@ import {
   type Topology,
   tcpRequest,
 } from '../../src/netkit/index.js';
-import { printAgentLogIfFailed, startTestAgent, tearDownRun } from './kit/agent.js';
-import { buildAgent } from './kit/build.js';
+import { AGENT_START_MS, printAgentLogIfFailed, startTestAgent, tearDownRun } from './kit/agent.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { condition, conditionIs, metrics, waitForStatus } from './kit/status.js';
 
 /** The tests' resync interval (startTestAgent) and the few seconds the issue allows on top. */
@@ -33,7 +33,7 @@ let dir: ScratchDir;
 let agent: AgentProcess | undefined;
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   topo = await createTopology();
   dir = await createScratchDir('ert-gateway-');
 }, 120_000);
@@ -60,7 +60,7 @@ describe('gateway liveness', () => {
     );
     const cfg = await createConfigDir(`${dir.dir}/config`, config);
     agent = await startTestAgent(topo, cfg.path, ['--ready-requires-gateway', 'on']);
-    await agent.waitReady(20_000);
+    await agent.waitReady(AGENT_START_MS);
     const healthy = await waitForStatus(
       topo,
       (d) => conditionIs(d, 'Degraded', 'False') && (d.gateways as unknown[]).length === 2,

@@ -29,7 +29,7 @@ import {
   tcpRequest,
 } from '../../src/netkit/index.js';
 import { AgentPair, alive, GROUP, other, type Pod, ROLE_MS, TWO_PODS } from './ha/agentPair.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { expectRedirect } from './kit/expect.js';
 import { condition, metrics } from './kit/status.js';
 
@@ -113,7 +113,7 @@ function logAt(pod: Pod, pattern: RegExp, from = 0): number | undefined {
 
 describe('HA with real agents (run --ha vrrp)', () => {
   beforeAll(async () => {
-    await buildAgent();
+    requireBuiltAgent();
     dir = await mkdtemp(join(tmpdir(), 'ert-ha-agent-'));
     topo = await createTopology({ pods: TWO_PODS });
     dst1 = await startServer(topo, 'dst1', 'dst1', { tcp: [80] });

@@ -22,8 +22,8 @@ import {
   type ScratchDir,
   type Topology,
 } from '../../src/netkit/index.js';
-import { routerYaml, startTestAgent } from './kit/agent.js';
-import { buildAgent } from './kit/build.js';
+import { AGENT_START_MS, routerYaml, startTestAgent } from './kit/agent.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { expectAgent } from './kit/expect.js';
 import { condition, waitForStatus } from './kit/status.js';
 
@@ -33,7 +33,7 @@ let agent: AgentProcess | undefined;
 const RULES = [{ destinationIP: PLAN.dst1.v4, port: 80, protocol: 'TCP' as const }];
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   dir = await createScratchDir('ert-hard-');
   topo = await createTopology();
 }, 120_000);
@@ -148,7 +148,7 @@ describe('monitors', () => {
   it('die with a SIGKILLed agent (nothing of it is left in the pod)', async () => {
     const config = await createConfigDir(`${dir.dir}/monitors`, routerYaml(RULES));
     agent = await startTestAgent(topo, config.path);
-    await agent.waitReady(20_000);
+    await agent.waitReady(AGENT_START_MS);
     const before = await podProcesses();
     expect(before.some((c) => c.includes('ip -o monitor'))).toBe(true);
     expect(before.some((c) => c.includes('nft monitor'))).toBe(true);
@@ -166,7 +166,7 @@ describe('a scrape storm', () => {
   it('2,000 concurrent /metrics requests: every /healthz and /readyz probe is answered 200', async () => {
     const config = await createConfigDir(`${dir.dir}/storm`, routerYaml(RULES));
     agent = await startTestAgent(topo, config.path);
-    await agent.waitReady(20_000);
+    await agent.waitReady(AGENT_START_MS);
     const script = `
       const target = 'http://127.0.0.1:${agent.healthPort}';
       const storm = Array.from({ length: 2000 }, () => fetch(target + '/metrics').then((r) => r.status, () => 0));

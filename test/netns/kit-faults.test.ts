@@ -30,7 +30,7 @@ import {
   tcpRequest,
   waitForLinkLocal,
 } from '../../src/netkit/index.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 
 interface LinkJson {
   ifname: string;
@@ -45,7 +45,7 @@ const mtuOf = async (topo: Topology, ns: string, dev: string): Promise<number | 
   (await topo.ipJson<LinkJson[]>(ns, ['link', 'show', dev]))[0]?.mtu;
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
 }, 120_000);
 
 describe('several router pods on several nodes, one LAN', () => {
@@ -509,8 +509,11 @@ describe('the sweep of crashed runs', () => {
       expect(await listNetns()).toContain(name);
 
       const report = await sweepLeftovers();
-      expect(report.prefixes).toContain(prefix);
-      expect(report.namespaces).toContain(name);
+      // Every new topology sweeps first, so a test file running beside this one may have swept
+      // these leftovers before us (its report names them, not ours). Either way they are gone:
+      // the checks below hold for whoever swept.
+      if (report.prefixes.includes(prefix)) expect(report.namespaces).toContain(name);
+      else expect(report.namespaces).not.toContain(name);
       expect(report.prefixes).not.toContain(live.prefix);
       expect(report.prefixes).not.toContain(strayPrefix);
       const after = await listNetns();

@@ -13,7 +13,7 @@ import {
   udpRequest,
   withTopology,
 } from '../../src/netkit/index.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 
 function netnsNames(): string[] {
   return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
@@ -37,7 +37,7 @@ describe('netns kit: the default topology', () => {
   let topo: Topology;
 
   beforeAll(async () => {
-    await buildAgent();
+    requireBuiltAgent();
     topo = await createTopology({ clientSubnet2: true });
   }, 120_000);
 

@@ -15,7 +15,7 @@ import {
   type Topology,
 } from '../../src/netkit/index.js';
 import { routerYaml, startTestAgent } from './kit/agent.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { metrics } from './kit/status.js';
 
 let topo: Topology;
@@ -23,7 +23,7 @@ let dir: ScratchDir;
 let agent: AgentProcess;
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   dir = await createScratchDir('ert-metrics-');
   topo = await createTopology();
   const config = await createConfigDir(

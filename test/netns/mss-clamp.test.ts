@@ -20,7 +20,7 @@ import {
   type Topology,
   tcpRequest,
 } from '../../src/netkit/index.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { expectAgent } from './kit/expect.js';
 
 const POD_CLUSTER_MTU = 1400;
@@ -30,7 +30,7 @@ let dir: ScratchDir;
 const restores: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   topo = await createTopology({ mtu: { podCluster: POD_CLUSTER_MTU, clients: 1460, far: 1480 } });
   dir = await createScratchDir('ert-mss-');
   for (const name of ['dst1', 'far']) await startServer(topo, name, name, { tcp: [80] });

@@ -26,8 +26,14 @@ import {
   type Topology,
 } from '../../src/netkit/index.js';
 import { udpFlow } from './edges/udpFlow.js';
-import { printAgentLogIfFailed, routerYaml, startTestAgent, tearDownRun } from './kit/agent.js';
-import { buildAgent } from './kit/build.js';
+import {
+  AGENT_START_MS,
+  printAgentLogIfFailed,
+  routerYaml,
+  startTestAgent,
+  tearDownRun,
+} from './kit/agent.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { metrics } from './kit/status.js';
 
 const DST1 = PLAN.dst1.v4;
@@ -56,7 +62,7 @@ async function reload(rules: readonly RuleSpec[]): Promise<number> {
 }
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   topo = await createTopology({ ipv6: false });
   dir = await createScratchDir('ert-conntrack-');
   servers.push(await startServer(topo, 'dst1', 'dst1', { tcp: [80], udp: [53] }));
@@ -71,7 +77,7 @@ describe('conntrack hygiene on reload', () => {
   it('moves a UDP flow from one source port to the new destination within 1 s, and stops it reaching a removed one; an unchanged TCP stream is untouched', async () => {
     cfg = await createConfigDir(`${dir.dir}/config`, routerYaml([STREAM, DNS_TO_DST1]));
     agent = await startTestAgent(topo, cfg.path);
-    await agent.waitReady(20_000);
+    await agent.waitReady(AGENT_START_MS);
     const stream = await longLivedTcp(topo, 'client', POD, 80, { intervalMs: 100 });
     const flow = udpFlow(topo, 'client', POD, 5353, 40_053);
     try {
@@ -134,7 +140,7 @@ describe('conntrack hygiene on reload', () => {
 
     await (agent as AgentProcess).stop();
     agent = await startTestAgent(topo, cfg.path, ['--flush-tcp-on-change']);
-    await agent.waitReady(20_000);
+    await agent.waitReady(AGENT_START_MS);
     const cut = await longLivedTcp(topo, 'client', POD, 8080, { intervalMs: 100, replyTimeoutMs: 1_000 });
     try {
       await cut.waitForExchanges(3, 5_000);

@@ -30,7 +30,7 @@ import {
   tcpRequest,
 } from '../../src/netkit/index.js';
 import { routerYaml, startTestAgent } from './kit/agent.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { condition, conditionIs, metrics, status, waitForQuiet, waitForStatus } from './kit/status.js';
 
 const EGRESS = PLAN.egress.v4[0];
@@ -293,7 +293,7 @@ describe('run: drift repair, then SIGTERM with --cleanup-on-exit', () => {
   const parts: Partial<Fixture> = {};
 
   beforeAll(async () => {
-    await buildAgent();
+    requireBuiltAgent();
     await setUp(parts);
   }, 120_000);
 
@@ -383,7 +383,7 @@ describe('run: the default route replaced with one via another gateway', () => {
   const parts: Partial<Fixture> = {};
 
   beforeAll(async () => {
-    await buildAgent();
+    requireBuiltAgent();
     await setUp(parts);
   }, 120_000);
 

@@ -21,8 +21,8 @@ import {
   type Topology,
   tcpRequest,
 } from '../../src/netkit/index.js';
-import { startTestAgent } from './kit/agent.js';
-import { buildAgent } from './kit/build.js';
+import { AGENT_START_MS, startTestAgent } from './kit/agent.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { conditionIs, metrics, waitForQuiet, waitForStatus } from './kit/status.js';
 
 const EGRESS4 = PLAN.egress.v4[0];
@@ -48,14 +48,14 @@ let dir: string | undefined;
 const servers: ServerHandle[] = [];
 
 beforeAll(async () => {
-  await buildAgent();
+  requireBuiltAgent();
   dir = await mkdtemp(join(tmpdir(), 'ert-run-v6-'));
   topo = await createTopology({ ipv6: true });
   servers.push(await startServer(topo, 'dst1', 'dst1', { tcp: [80] }));
   servers.push(await startServer(topo, 'far', 'far', { tcp: [80] }));
   const cfg = await createConfigDir(join(dir, 'config'), config);
   agent = await startTestAgent(topo, cfg.path, ['--cleanup-on-exit']);
-  await waitForStatus(topo, (d) => conditionIs(d, 'Available', 'True'), 20_000, 'Available True');
+  await waitForStatus(topo, (d) => conditionIs(d, 'Available', 'True'), AGENT_START_MS, 'Available True');
 }, 90_000);
 
 afterAll(async () => {

@@ -35,7 +35,7 @@ import {
   tcpRequest,
 } from '../../src/netkit/index.js';
 import { printAgentLogIfFailed, routerYaml, startTestAgent, tearDownRun } from './kit/agent.js';
-import { buildAgent } from './kit/build.js';
+import { requireBuiltAgent } from './kit/build.js';
 import { condition, conditionIs, metrics, type StatusDoc, status, waitForStatus } from './kit/status.js';
 
 const DST1 = PLAN.dst1.v4;
@@ -108,7 +108,7 @@ const configPasses = (text: string): number =>
 
 describe('run mode', () => {
   beforeAll(async () => {
-    await buildAgent();
+    requireBuiltAgent();
     dir = await mkdtemp(join(tmpdir(), 'ert-run-mode-'));
     topo = await createTopology({ ipv6: false });
     dst1 = await startServer(topo, 'dst1', 'dst1', { tcp: [80, 7000] });

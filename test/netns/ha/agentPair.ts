@@ -1,6 +1,6 @@
 /**
  * Two real agents under HA (`run --ha vrrp`) in the kit's two router pods on two nodes sharing
- * one LAN: starting them, reading their role from /status, waiting for exactly one active,
+ * one LAN: starting them (up to their VRRP instance running), reading their role from /status, waiting for exactly one active,
  * finding keepalived among a pod's processes, and a pod's death (keepalived first, so that it
  * cannot send a priority-0 goodbye: a node that dies sends nothing either).
  */
@@ -29,6 +29,12 @@ export const GROUP = 42;
 export const HA_ARGS = ['--ha', 'vrrp', '--ha-group', String(GROUP), '--resync-interval', '2'] as const;
 /** Master-down time is 0.36 s at 100 ms; an election plus a pass fits well inside this. */
 export const ROLE_MS = 15_000;
+/**
+ * An agent's start up to its VRRP instance running: the first apply, then keepalived. Bounded
+ * apart from ROLE_MS, which must time the election alone: on a loaded machine the first apply
+ * alone took 9 s, and an election clock started with the process ran out before it began.
+ */
+export const VRRP_START_MS = 60_000;
 
 export interface HaDoc {
   readonly mode: string;
@@ -77,6 +83,12 @@ export class AgentPair {
       args: [...HA_ARGS, ...(launch.args ?? [])],
     });
     this.agents[pod] = agent;
+    // keepalived starts every instance in BACKUP (its log line comes through the agent's log).
+    await agent
+      .waitForLog((line) => /Entering (BACKUP|MASTER|FAULT) STATE/.test(line.msg), VRRP_START_MS)
+      .catch((error: Error) => {
+        throw new Error(`${pod}: the agent's keepalived did not start: ${error.message}`);
+      });
     return agent;
   }
 

@@ -16,7 +16,7 @@ import { ConfigError } from '../../../src/config/issues.js';
 import { pollUntil, type Topology } from '../../../src/netkit/index.js';
 import { runProgram } from '../../../src/system/command.js';
 import { GOLDEN_CASES, GOLDEN_DIR } from '../../unit/ha/goldenCases.js';
-import { buildAgent } from '../kit/build.js';
+import { requireBuiltAgent } from '../kit/build.js';
 import {
   addNet1,
   createEngineNet,
@@ -73,7 +73,7 @@ async function addresses(pod: Pod): Promise<string> {
 beforeAll(async () => {
   topology = await createEngineNet();
   scratch = await mkdtemp(join(tmpdir(), 'ha-lifecycle-'));
-  await buildAgent(); // engineHost.mjs runs the built engine
+  requireBuiltAgent(); // engineHost.mjs runs the built engine
 });
 
 afterEach(async () => {

@@ -12,6 +12,13 @@ import {
   type Topology,
 } from '../../../src/netkit/index.js';
 
+/**
+ * How long an agent may take from its spawn to its first pass done (ready, or the first
+ * condition it reports). A bound on a hang, not a measurement: on a 2-core machine at load 10
+ * the first apply alone took 9-20 s, and a 20 s bound failed tests that never got to their point.
+ */
+export const AGENT_START_MS = 60_000;
+
 /** `run CONFIG` in the pod with `--resync-interval 2` and JSON logs (see the kit's startAgent). */
 export function startTestAgent(
   topo: Topology,

@@ -1,21 +1,28 @@
-/** Builds dist/ once per test file, so the agent (and the kit's tools) under test are the current source. */
+/**
+ * dist/ for the netns tests: built once per run by the project's global setup (globalSetup.ts),
+ * never by a test file, so no build rewrites dist/ under an agent another file is running.
+ */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { CLI, run } from '../../../src/netkit/index.js';
+import { inject } from 'vitest';
+import { CLI } from '../../../src/netkit/index.js';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-let building: Promise<void> | undefined;
+export interface AgentBuild {
+  readonly builtAt: string;
+  /** The build's output when it failed but still emitted dist/ (type errors). */
+  readonly warning?: string;
+}
 
-export function buildAgent(): Promise<void> {
-  building ??= (async () => {
-    const result = await run(['npm', 'run', 'build'], { cwd: ROOT, reject: false, timeoutMs: 120_000 });
-    if (!result.failed) return;
-    if (!existsSync(CLI))
-      throw new Error(`npm run build failed and there is no dist/cli.js: ${result.stderr}${result.stdout}`);
-    // tsc still emits on type errors; a half-edited file elsewhere must not hide these results.
-    process.stderr.write(
-      `warning: npm run build failed, using dist/ as emitted:\n${result.stdout}${result.stderr}\n`,
+declare module 'vitest' {
+  export interface ProvidedContext {
+    agentBuild: AgentBuild;
+  }
+}
+
+/** Checks that this run's global setup built dist/ (the agent, and the kit's tools it runs). */
+export function requireBuiltAgent(): void {
+  if (inject('agentBuild') === undefined || !existsSync(CLI))
+    throw new Error(
+      'dist/ was not built for this run: the netns project builds it in its global setup ' +
+        '(test/netns/kit/globalSetup.ts); run the tests through vitest.config.ts',
     );
-  })();
-  return building;
 }
