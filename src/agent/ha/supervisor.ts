@@ -14,7 +14,7 @@
  * restarted keepalived would otherwise take it as the interface's address and advertise from
  * it, the same source address as the new master's).
  */
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -53,6 +53,7 @@ import {
   type RoleInput,
   type RoleState,
 } from './role.js';
+import { createRuntimeDir, removeAbandonedRuntimeDirs } from './runtimeDirs.js';
 
 export type HaEvent =
   /** The role changed: on `active` add and announce the egress addresses, on anything else remove them. */
@@ -318,7 +319,10 @@ export function createKeepalivedEngine(options: HaEngineOptions): HaEngine {
       if (!(await findProgram(executable))) {
         throw new Error(`${executable}: not found or not executable (HA needs the keepalived package)`);
       }
-      const base = await mkdtemp(join(options.runtimeDir ?? tmpdir(), 'egress-router-ha-'));
+      const parent = options.runtimeDir ?? tmpdir();
+      // Directories of agents killed before they could remove their own (best effort).
+      await removeAbandonedRuntimeDirs(parent).catch(() => []);
+      const base = await createRuntimeDir(parent);
       dir = base;
       try {
         const p = paths(base);
