@@ -73,6 +73,21 @@ async function readBounded(
 }
 
 /**
+ * What identifies the file's current version without reading it: device, inode, size and the
+ * nanosecond change and modification times of what `path` leads to. A ConfigMap update swaps
+ * the `..data` link to new files (a new inode); an edit in place changes the times. Undefined
+ * when it cannot be read (the caller then reads the file and reports why).
+ */
+export async function fileStamp(path: string): Promise<string | undefined> {
+  try {
+    const info = await stat(path, { bigint: true });
+    return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The config file at `path` (symlinks followed) as text, with the fingerprint of its bytes.
  * Throws ConfigFileError when it is missing, not a regular file, or larger than `maxBytes`.
  */

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigFileError, readConfigFile } from '../../../src/config/configFile.js';
+import { ConfigFileError, fileStamp, readConfigFile } from '../../../src/config/configFile.js';
 import { runCli } from '../../helpers/runCli.js';
 
 let dir = '';
@@ -94,6 +94,31 @@ describe('readConfigFile', () => {
     const error = await readConfigFile(path).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigFileError);
     expect((error as Error).message).toMatch(new RegExp(`^cannot read ${path}: ENOENT`));
+  });
+});
+
+describe('fileStamp', () => {
+  it('stays while the file is untouched, and changes on an edit in place or a ..data swap', async () => {
+    const base = join(dir, 'stamp');
+    await mkdir(join(base, 'v1'), { recursive: true });
+    await mkdir(join(base, 'v2'), { recursive: true });
+    await writeFile(join(base, 'v1', 'config.yaml'), 'kind: EgressRouter\n');
+    await writeFile(join(base, 'v2', 'config.yaml'), 'kind: EgressRouter\n');
+    await symlink('v1', join(base, '..data'));
+    await symlink('..data/config.yaml', join(base, 'config.yaml'));
+    const path = join(base, 'config.yaml');
+    const first = await fileStamp(path);
+    expect(first).toBeDefined();
+    expect(await fileStamp(path)).toBe(first);
+    // Same bytes in another file (what kubelet's atomic writer does): another version.
+    await rm(join(base, '..data'));
+    await symlink('v2', join(base, '..data'));
+    const swapped = await fileStamp(path);
+    expect(swapped).not.toBe(first);
+    // Same size written in place: the times move.
+    await writeFile(join(base, 'v2', 'config.yaml'), 'kind: EgressRoutes\n');
+    expect(await fileStamp(path)).not.toBe(swapped);
+    expect(await fileStamp(join(base, 'missing.yaml'))).toBeUndefined();
   });
 });
 
