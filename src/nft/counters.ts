@@ -6,11 +6,10 @@
 import type { Runner } from '../system/command.js';
 import { TABLE_NAME } from './model.js';
 import { listMapText } from './nft.js';
-import { KEY_PROTOCOLS, packKey } from './packed.js';
+import { KEY_SPACE, packKey } from './packed.js';
 import { scanListing } from './scan.js';
 
-/** Slots of a per-family count table: every (protocol, port) key. */
-export const KEY_SPACE = KEY_PROTOCOLS.length * 65_536;
+export { KEY_SPACE } from './packed.js';
 
 /**
  * Connections by family, each a KEY_SPACE-long array indexed by `packKey(protocol, port)`.

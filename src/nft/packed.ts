@@ -25,6 +25,9 @@ export function packKey(protocol: unknown, port: unknown): number | undefined {
   return code * 65_536 + port;
 }
 
+/** Every packed key there can be: one slot per (protocol, port). */
+export const KEY_SPACE = KEY_PROTOCOLS.length * 65_536;
+
 export const keyProtocol = (key: number): string => KEY_PROTOCOLS[Math.floor(key / 65_536)] ?? '?';
 export const keyPort = (key: number): number => key % 65_536;
 

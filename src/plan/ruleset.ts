@@ -7,7 +7,14 @@ import type { AgentOptions, Family, Protocol, RedirectRule, RouterConfig } from 
 import { type Sysctl, sysctl } from '../link/sysctl.js';
 import type { MapElement, NftChain, NftExpr, NftMap, NftRule, NftStatement, NftTable } from '../nft/model.js';
 import { TABLE_NAME } from '../nft/model.js';
-import { PackedElements, type PackedMap, type TableModel } from '../nft/packed.js';
+import {
+  KEY_SPACE,
+  PackedElements,
+  PackedElementsBuilder,
+  type PackedMap,
+  packKey,
+  type TableModel,
+} from '../nft/packed.js';
 
 const PROTOCOL_ORDER: Record<Protocol, number> = { tcp: 0, udp: 1, sctp: 2 };
 const FAMILY_SUFFIX: Record<Family, string> = { 4: '4', 6: '6' };
@@ -38,24 +45,22 @@ function familiesOf(config: RouterConfig): Family[] {
   return ([4, 6] as const).filter((f) => config.addresses.some((a) => a.family === f));
 }
 
+/** The two redirect maps of a family, without their elements: address, then target port. */
+function redirectMapShapes(family: Family): [Omit<NftMap, 'elements'>, Omit<NftMap, 'elements'>] {
+  const type = ['inet_proto', 'inet_service'] as const;
+  return [
+    { name: addressMapName(family), type, map: family === 4 ? 'ipv4_addr' : 'ipv6_addr', counter: true },
+    { name: portMapName(family), type, map: 'inet_service', counter: false },
+  ];
+}
+
 function redirectMaps(config: RouterConfig, family: Family): NftMap[] {
   const rules = sortRules(config.redirectRules.filter((r) => r.family === family));
   const key = (r: RedirectRule): readonly [string, number] => [r.protocol, r.port];
+  const [addresses, ports] = redirectMapShapes(family);
   return [
-    {
-      name: addressMapName(family),
-      type: ['inet_proto', 'inet_service'],
-      map: family === 4 ? 'ipv4_addr' : 'ipv6_addr',
-      counter: true,
-      elements: rules.map((r): MapElement => [key(r), r.destinationIP]),
-    },
-    {
-      name: portMapName(family),
-      type: ['inet_proto', 'inet_service'],
-      map: 'inet_service',
-      counter: false,
-      elements: rules.map((r): MapElement => [key(r), r.targetPort]),
-    },
+    { ...addresses, elements: rules.map((r): MapElement => [key(r), r.destinationIP]) },
+    { ...ports, elements: rules.map((r): MapElement => [key(r), r.targetPort]) },
   ];
 }
 
@@ -312,9 +317,6 @@ export function planRuleset(config: RouterConfig, options: AgentOptions): NftTab
   return { family: 'inet', name: TABLE_NAME, maps, chains: planChains(config, options, families) };
 }
 
-/** Packed key space: protocol code (tcp 0, udp 1, sctp 2) × 65,536 ports. */
-const KEY_SPACE = 3 * 65_536;
-
 /**
  * The redirect maps of one family packed straight from the rules: the same elements
  * `redirectMaps` renders, without an array per element. The rules' keys are unique per family
@@ -322,56 +324,24 @@ const KEY_SPACE = 3 * 65_536;
  */
 function packedRedirectMaps(config: RouterConfig, family: Family): PackedMap[] {
   const slot = new Int32Array(KEY_SPACE);
-  let count = 0;
   const rules = config.redirectRules;
-  for (let i = 0; i < rules.length; i++) {
-    const rule = rules[i] as RedirectRule;
-    if (rule.family !== family) continue;
-    slot[PROTOCOL_ORDER[rule.protocol] * 65_536 + rule.port] = i + 1;
-    count++;
-  }
-  const keys = new Uint32Array(count);
-  const addressIndexes = new Uint32Array(count);
-  const portIndexes = new Uint32Array(count);
-  const addresses: string[] = [];
-  const ports: number[] = [];
-  const addressIndex = new Map<string, number>();
-  const portIndex = new Map<number, number>();
-  const indexOf = <T>(value: T, index: Map<T, number>, values: T[]): number => {
-    let found = index.get(value);
-    if (found === undefined) {
-      found = values.length;
-      values.push(value);
-      index.set(value, found);
-    }
-    return found;
-  };
-  let next = 0;
-  for (let key = 0; key < KEY_SPACE && next < count; key++) {
-    const at = slot[key] as number;
+  rules.forEach((rule, i) => {
+    const key = packKey(rule.protocol, rule.port);
+    if (rule.family === family && key !== undefined) slot[key] = i + 1;
+  });
+  const addresses = new PackedElementsBuilder();
+  const ports = new PackedElementsBuilder();
+  for (const at of slot) {
     if (at === 0) continue;
     const rule = rules[at - 1] as RedirectRule;
-    keys[next] = key;
-    addressIndexes[next] = indexOf(rule.destinationIP, addressIndex, addresses);
-    portIndexes[next] = indexOf(rule.targetPort, portIndex, ports);
-    next++;
+    addresses.add(rule.protocol, rule.port, rule.destinationIP);
+    ports.add(rule.protocol, rule.port, rule.targetPort);
   }
-  const type: readonly ['inet_proto', 'inet_service'] = ['inet_proto', 'inet_service'];
+  const [addressShape, portShape] = redirectMapShapes(family);
+  // Added in ascending key order, each key once: the builders cannot refuse them.
   return [
-    {
-      name: addressMapName(family),
-      type,
-      map: family === 4 ? 'ipv4_addr' : 'ipv6_addr',
-      counter: true,
-      elements: PackedElements.fromSorted(keys, addressIndexes, addresses),
-    },
-    {
-      name: portMapName(family),
-      type,
-      map: 'inet_service',
-      counter: false,
-      elements: PackedElements.fromSorted(keys, portIndexes, ports),
-    },
+    { ...addressShape, elements: addresses.build() ?? PackedElements.empty },
+    { ...portShape, elements: ports.build() ?? PackedElements.empty },
   ];
 }
 
