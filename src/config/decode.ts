@@ -30,11 +30,16 @@ function decodeJson(text: string): Decoded | undefined {
   return issue ? { ok: false, issue } : { ok: true, documents: [value] };
 }
 
+/** Whether the text (after a byte-order mark and white space) starts like a JSON document. */
+export function startsLikeJson(text: string): boolean {
+  const first = text[firstNonSpace(text, text.charCodeAt(0) === 0xfeff ? 1 : 0)];
+  return first === '{' || first === '[';
+}
+
 /** The non-empty documents of the text, or the first problem found reading it. */
 export function decodeConfigText(text: string): Decoded {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const first = body[firstNonSpace(body, 0)];
-  if (first === '{' || first === '[') {
+  if (startsLikeJson(body)) {
     const json = decodeJson(body);
     if (json) return json;
   }

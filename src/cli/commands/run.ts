@@ -1,7 +1,6 @@
 import { Agent, fingerprintOf, type HaSettings } from '../../agent/agent.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../../agent/logger.js';
 import type { ConfigLoad } from '../../agent/reconciler.js';
-import { type ConfigFile, fileStamp, readConfigFile } from '../../config/configFile.js';
 import { parseIp } from '../../config/ip.js';
 import { formatIssue } from '../../config/issues.js';
 import { loadLegacyEnv } from '../../config/load.js';
@@ -32,9 +31,6 @@ Example:
   ip netns exec router-pod egress-router-agent run /etc/egress-router/egressrouter.yaml \\
       --master-netns /run/netns/node --health-addr :9099 --cleanup-on-exit
 `;
-
-/** Passes that may trust an unchanged file stamp before the file is read and hashed anyway. */
-const STAMP_TRUST = 6;
 
 function integerIn(text: string | undefined, flag: string, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
@@ -144,9 +140,6 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     format ? format === 'pretty' : Boolean(process.stdout.isTTY),
   );
 
-  let lastLoad: ConfigLoad | undefined;
-  let lastStamp: string | undefined;
-  let stampHits = 0;
   const reader = new ConfigReader(options);
   const readConfig = async (): Promise<ConfigLoad> => {
     if (source.fromEnv) {
@@ -156,28 +149,8 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
         fingerprint: fingerprintOf(JSON.stringify(keys.map((k) => io.env[k] ?? null))),
       };
     }
-    // The same file version as last time: not read again (at 65,534 rules, 5-10 MB read and hashed
-    // every resync, and the buffer's pages kept by malloc). Every STAMP_TRUST-th time it is
-    // read anyway, a bound on trusting the times.
-    const stamp = await fileStamp(source.path!);
-    if (lastLoad && stamp !== undefined && stamp === lastStamp && ++stampHits < STAMP_TRUST) return lastLoad;
-    stampHits = 0;
-    lastStamp = undefined;
-    let file: ConfigFile;
-    try {
-      file = await readConfigFile(source.path!);
-    } catch (error) {
-      const message = (error as Error).message;
-      return { ok: false, issues: [{ path: '', message }], fingerprint: `unreadable:${message}` };
-    }
-    // Trusted from now on only once this version was read (a failed read is tried again).
-    lastStamp = stamp;
-    // Same bytes, same answer: nothing is parsed on a resync that finds the file unchanged.
-    if (lastLoad?.fingerprint === file.fingerprint) return lastLoad;
-    // At once or in a worker (see ConfigReader), reusing the rules the last valid config had.
-    const result = await reader.read(file.text, file.bytes);
-    lastLoad = { ...result, fingerprint: file.fingerprint };
-    return lastLoad;
+    // Read only when the file is another version (see ConfigReader.readFile).
+    return reader.readFile(source.path!);
   };
 
   if (source.fromEnv && io.env.EGRESS_ROUTER_MODE === 'unit-test') {

@@ -1,14 +1,17 @@
 // A reload reads the new config against the last valid one: rules it holds unchanged, in the same
 // place, are taken as they are. The result must be exactly what a fresh read gives, for every
 // kind of edit, and the reuse must really happen (the unchanged rules are the very same objects).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startsLikeJson } from '../../../src/config/decode.js';
 import { loadConfigText } from '../../../src/config/load.js';
 import { DEFAULT_OPTIONS, type RouterConfig } from '../../../src/config/model.js';
 import {
   ConfigReader,
   INLINE_PARSE_BYTES,
   jsonValueBound,
-  looksLikeJson,
   MAIN_THREAD_JSON_VALUES,
   parsesInline,
 } from '../../../src/config/reader.js';
@@ -115,8 +118,8 @@ describe('where a config is parsed', () => {
   it('parses small configs and bounded JSON at once, large YAML in a worker', () => {
     expect(parsesInline('spec: {}', 8)).toBe(true);
     const json = text(BASE);
-    expect(looksLikeJson(`\ufeff \n${json}`)).toBe(true);
-    expect(looksLikeJson('kind: EgressRouter')).toBe(false);
+    expect(startsLikeJson(`\ufeff \n${json}`)).toBe(true);
+    expect(startsLikeJson('kind: EgressRouter')).toBe(false);
     expect(parsesInline(json, INLINE_PARSE_BYTES + 1)).toBe(true);
     expect(parsesInline('kind: EgressRouter\n', INLINE_PARSE_BYTES + 1)).toBe(false);
     const crowded = `{"a":[${'0,'.repeat(MAIN_THREAD_JSON_VALUES)}0]}`;
@@ -151,5 +154,30 @@ describe('where a config is parsed', () => {
     expect(b).toEqual(loadConfigText(changed, DEFAULT_OPTIONS));
     if (!a.ok || !b.ok) throw new Error('invalid');
     expect(b.config.redirectRules.filter((r, i) => r === a.config.redirectRules[i]).length).toBe(4_999);
+  });
+
+  it('reads the file again only when it is another version, and never trusts a failed read', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'reader-file-'));
+    try {
+      const path = join(dir, 'config.json');
+      const reader = new ConfigReader(DEFAULT_OPTIONS);
+      await writeFile(path, text(BASE));
+      const first = await reader.readFile(path);
+      expect(first.ok).toBe(true);
+      // Unchanged: the same answer, not a new read.
+      expect(await reader.readFile(path)).toBe(first);
+      // Changed in place: read again.
+      await writeFile(path, text(BASE.map((x, i) => (i === 1 ? { ...x, targetPort: 9 } : x))));
+      const second = await reader.readFile(path);
+      expect(second).not.toBe(first);
+      expect(second.ok && second.config.redirectRules[1]?.targetPort).toBe(9);
+      // Gone: says why, every time.
+      await rm(path);
+      const gone = await reader.readFile(path);
+      expect(gone.ok).toBe(false);
+      expect((await reader.readFile(path)).ok).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
