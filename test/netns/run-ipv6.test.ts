@@ -21,7 +21,7 @@ import {
   type Topology,
   tcpRequest,
 } from '../../src/netkit/index.js';
-import { AGENT_START_MS, startTestAgent } from './kit/agent.js';
+import { AGENT_START_MS, startTestAgent, tearDownRun } from './kit/agent.js';
 import { requireBuiltAgent } from './kit/build.js';
 import { conditionIs, metrics, waitForQuiet, waitForStatus } from './kit/status.js';
 
@@ -58,17 +58,7 @@ beforeAll(async () => {
   await waitForStatus(topo, (d) => conditionIs(d, 'Available', 'True'), AGENT_START_MS, 'Available True');
 }, 90_000);
 
-afterAll(async () => {
-  try {
-    await agent?.stop().catch(() => undefined);
-  } finally {
-    try {
-      await topo?.destroy();
-    } finally {
-      await removeDir(dir);
-    }
-  }
-});
+afterAll(() => tearDownRun(agent, topo, () => removeDir(dir)));
 
 function need(): { topo: Topology; agent: AgentProcess } {
   if (!topo || !agent) throw new Error('fixture not set up');

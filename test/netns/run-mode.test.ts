@@ -647,17 +647,7 @@ describe('run mode: started with an invalid config', () => {
   let invalidAgent: AgentProcess | undefined;
   let scratch: string | undefined;
 
-  afterAll(async () => {
-    try {
-      await invalidAgent?.stop().catch(() => undefined);
-    } finally {
-      try {
-        await topology?.destroy();
-      } finally {
-        await removeDir(scratch);
-      }
-    }
-  }, 60_000);
+  afterAll(() => tearDownRun(invalidAgent, topology, () => removeDir(scratch)), 60_000);
 
   it('is not ready, says why, applies nothing, turns ready once the ConfigMap is fixed, stops on SIGINT', async () => {
     scratch = await mkdtemp(join(tmpdir(), 'ert-run-invalid-'));
