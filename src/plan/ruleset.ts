@@ -7,14 +7,7 @@ import type { AgentOptions, Family, Protocol, RedirectRule, RouterConfig } from 
 import { type Sysctl, sysctl } from '../link/sysctl.js';
 import type { MapElement, NftChain, NftExpr, NftMap, NftRule, NftStatement, NftTable } from '../nft/model.js';
 import { TABLE_NAME } from '../nft/model.js';
-import {
-  KEY_SPACE,
-  PackedElements,
-  PackedElementsBuilder,
-  type PackedMap,
-  packKey,
-  type TableModel,
-} from '../nft/packed.js';
+import { KEY_SPACE, PackedElements, type PackedMap, packKey, type TableModel } from '../nft/packed.js';
 
 const PROTOCOL_ORDER: Record<Protocol, number> = { tcp: 0, udp: 1, sctp: 2 };
 const FAMILY_SUFFIX: Record<Family, string> = { 4: '4', 6: '6' };
@@ -323,25 +316,57 @@ export function planRuleset(config: RouterConfig, options: AgentOptions): NftTab
  * (validation), so one pass over the key space orders them.
  */
 function packedRedirectMaps(config: RouterConfig, family: Family): PackedMap[] {
+  // Typed arrays all the way: this runs on every reload, and at 65,534 rules a builder's
+  // per-element pushes and checks cost tens of ms where the two passes below cost a few.
   const slot = new Int32Array(KEY_SPACE);
   const rules = config.redirectRules;
-  rules.forEach((rule, i) => {
+  let count = 0;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i] as RedirectRule;
+    if (rule.family !== family) continue;
     const key = packKey(rule.protocol, rule.port);
-    if (rule.family === family && key !== undefined) slot[key] = i + 1;
-  });
-  const addresses = new PackedElementsBuilder();
-  const ports = new PackedElementsBuilder();
-  for (const at of slot) {
+    if (key === undefined) continue;
+    if (slot[key] === 0) count++;
+    slot[key] = i + 1;
+  }
+  const keys = new Uint32Array(count);
+  const addressIndexes = new Uint32Array(count);
+  const portIndexes = new Uint32Array(count);
+  const addresses: string[] = [];
+  const addressIndex = new Map<string, number>();
+  const ports: number[] = [];
+  const portIndex = new Int32Array(65_536).fill(-1);
+  let n = 0;
+  for (let key = 0; key < KEY_SPACE; key++) {
+    const at = slot[key] as number;
     if (at === 0) continue;
     const rule = rules[at - 1] as RedirectRule;
-    addresses.add(rule.protocol, rule.port, rule.destinationIP);
-    ports.add(rule.protocol, rule.port, rule.targetPort);
+    let a = addressIndex.get(rule.destinationIP);
+    if (a === undefined) {
+      a = addresses.push(rule.destinationIP) - 1;
+      addressIndex.set(rule.destinationIP, a);
+    }
+    let p = portIndex[rule.targetPort] as number;
+    if (p < 0) {
+      p = ports.push(rule.targetPort) - 1;
+      portIndex[rule.targetPort] = p;
+    }
+    keys[n] = key;
+    addressIndexes[n] = a;
+    portIndexes[n] = p;
+    n++;
   }
   const [addressShape, portShape] = redirectMapShapes(family);
-  // Added in ascending key order, each key once: the builders cannot refuse them.
+  // Keys ascending, each once (one slot per key); the two maps share them.
   return [
-    { ...addressShape, elements: addresses.build() ?? PackedElements.empty },
-    { ...portShape, elements: ports.build() ?? PackedElements.empty },
+    {
+      ...addressShape,
+      elements: count ? PackedElements.fromSorted(keys, addressIndexes, addresses) : PackedElements.empty,
+    },
+    {
+      ...portShape,
+      elements: count ? PackedElements.fromSorted(keys, portIndexes, ports) : PackedElements.empty,
+    },
   ];
 }
 
