@@ -14,6 +14,7 @@ import { cleanup } from './apply.js';
 import { conditionList } from './conditions.js';
 import type { ApplyOptions } from './context.js';
 import { type Effects, realEffects } from './effects.js';
+import { EventCount } from './eventCount.js';
 import { releaseLines, takeLines } from './ha/addresses.js';
 import { HaController, type HaSettings } from './ha/controller.js';
 import { type HealthServer, startHealthServer } from './http.js';
@@ -89,6 +90,8 @@ export class Agent {
   /** Under HA: keepalived and the role the address step follows. */
   readonly ha: HaController | undefined;
   private readonly lateSinks: StatusSink[] = [];
+  /** The pod namespace's kernel events, counted while `ip monitor` runs (see EventCount). */
+  private readonly podEvents = new EventCount(() => performance.now());
 
   constructor(settings: AgentSettings) {
     this.settings = settings;
@@ -111,6 +114,7 @@ export class Agent {
       log: settings.log,
       sinks: [this.metrics, ...(settings.sinks ?? [])],
       version: settings.version,
+      podEvents: () => this.podEvents.current(),
       nextRetryMs: () => scheduler?.backoffFor((scheduler?.consecutiveFailures ?? 0) + 1) ?? 1_000,
       ...(this.ha ? { ha: () => this.ha?.status() } : {}),
       ...(settings.readyRequiresGateway !== undefined
@@ -243,8 +247,23 @@ export class Agent {
         ),
       onRestart: () => log.info({ monitor: name }, 'monitor restarted'),
     });
+    const ipHooks = hooks('ip monitor');
     this.monitors.push(
-      monitorLinksAddressesRoutes(this.system, drift, hooks('ip monitor')),
+      monitorLinksAddressesRoutes(
+        this.system,
+        () => {
+          this.podEvents.event();
+          drift();
+        },
+        {
+          ...ipHooks,
+          onStart: () => this.podEvents.started(),
+          onExit: (why, retryInMs) => {
+            this.podEvents.stopped();
+            ipHooks.onExit(why, retryInMs);
+          },
+        },
+      ),
       monitorRuleset(
         this.system,
         () => {

@@ -19,7 +19,14 @@ import { type ApplyOptions, stableMac } from './context.js';
 import { type Effects, realEffects } from './effects.js';
 import { ApplyFailure, execute, executeForced } from './executor.js';
 import { cidrContains, factsFrom } from './facts.js';
-import { type KernelReading, presentTable, readKernel, readSysctls, tableObservation } from './observe.js';
+import {
+  type KernelReading,
+  presentTable,
+  type ReusedReading,
+  readKernel,
+  readSysctls,
+  tableObservation,
+} from './observe.js';
 import { STEPS, VERIFIABLE } from './registry.js';
 import { StepError } from './stepError.js';
 import { isOwnedLink } from './steps/link.js';
@@ -40,6 +47,8 @@ export interface ApplyState {
   readonly ha?: boolean;
   /** Egress addresses this process held after its last pass (see StepInput.heldBefore). */
   readonly heldBefore?: ReadonlySet<string>;
+  /** Namespace readings that still hold, used instead of reading again (the reconciler's call). */
+  readonly reuse?: ReusedReading;
 }
 
 export interface ApplyDeps {
@@ -66,6 +75,10 @@ export interface ApplyResult {
   readonly plan: RouterPlan;
   /** The table now loaded and verified. */
   readonly table: NftTable;
+  /** The namespaces as this pass found them before it changed anything. */
+  readonly observed: ReusedReading;
+  /** Whether the pass changed links, addresses, routes, rules or sysctls (its reading is then old). */
+  readonly namespacesChanged: boolean;
 }
 
 interface Converged {
@@ -180,7 +193,7 @@ export async function apply(
   const nonce = randomBytes(4).toString('hex');
   let reading: KernelReading;
   try {
-    reading = await readKernel(system, options, !trusted, deps.signal);
+    reading = await readKernel(system, options, !trusted, deps.signal, state.reuse);
   } catch (error) {
     throw new ApplyFailure(
       error instanceof StepError
@@ -217,6 +230,8 @@ export async function apply(
       interfaceOwned,
       plan,
       table: plan.table,
+      observed: observedOf(reading),
+      namespacesChanged: false,
     };
   const changesIp = converged.actions.some((a) => a.op.type === 'ip' || a.op.type === 'sysctl');
   const execution = await execute(
@@ -257,12 +272,19 @@ export async function apply(
     notes: converged.notes,
     interfaceOwned: owned,
     plan,
+    observed: observedOf(reading),
+    namespacesChanged: execution.done.some((a) => a.op.type === 'ip' || a.op.type === 'sysctl'),
     // Read only by a caller that needs it (the reconciler, when the config changed).
     get table() {
       return plan.table;
     },
   };
 }
+
+const observedOf = (reading: KernelReading): ReusedReading => ({
+  pod: reading.pod,
+  ...(reading.master ? { master: reading.master } : {}),
+});
 
 /**
  * The master's namespace for the verification: read again only when the pass changed something

@@ -5,6 +5,7 @@
  * src/nft/read.ts) for a pass that converges it, or only its shape for cleanup. Read-only.
  */
 import type { Family } from '../config/model.js';
+import type { NamespaceState } from '../link/iproute.js';
 import { observeMasterNamespace, observeNamespace } from '../link/iproute.js';
 import { type Sysctl, sysctl, sysctlName } from '../link/sysctl.js';
 import { TABLE_NAME } from '../nft/model.js';
@@ -65,16 +66,28 @@ export async function readSysctls(
   return new Map(keys.map((k, i) => [sysctlName(k), values[i]]));
 }
 
+/**
+ * Namespace readings a pass may start from instead of reading again (the reconciler decides when
+ * they still hold: see ReadingReuse in reconciler.ts).
+ */
+export interface ReusedReading {
+  readonly pod?: NamespaceState;
+  readonly master?: NamespaceState;
+}
+
 export async function readKernel(
   system: System,
   options: ApplyOptions,
   tableRead: TableRead,
   signal?: AbortSignal,
+  reuse: ReusedReading = {},
 ): Promise<KernelReading> {
   const masterRunner = await masterRunnerFor(system, options);
   const [pod, master, sysctls, table] = await Promise.all([
-    observeNamespace(system.pod, signal),
-    masterRunner ? observeMasterNamespace(masterRunner, signal) : Promise.resolve(undefined),
+    reuse.pod ?? observeNamespace(system.pod, signal),
+    !masterRunner
+      ? Promise.resolve(undefined)
+      : (reuse.master ?? observeMasterNamespace(masterRunner, signal)),
     readSysctls(system, options),
     readKernelTable(system, tableRead, signal),
   ]);

@@ -26,6 +26,7 @@ import type { ApplyOptions } from './context.js';
 import type { Effects } from './effects.js';
 import { GatewayProber } from './gateway.js';
 import type { Logger } from './logger.js';
+import type { ReusedReading } from './observe.js';
 import type { PassReport, Trigger } from './scheduler.js';
 import type {
   GatewayStatus,
@@ -59,6 +60,11 @@ export interface ReconcilerDeps {
   readonly readyRequiresGateway?: boolean;
   /** Called after every pass that ran (HA starts keepalived and follows the gateway here). */
   readonly afterPass?: (ok: boolean) => void;
+  /**
+   * The pod namespace's kernel events counted so far, undefined while nothing counts them (see
+   * EventCount): the same count as at a reading means the reading still holds.
+   */
+  readonly podEvents?: () => number | undefined;
 }
 
 /** Resyncs that may skip reading the table before one must read it (6 × the 10 s resync = 1 min). */
@@ -75,6 +81,20 @@ const RELOADING: ReadonlySet<Trigger> = new Set(['startup', 'config', 'signal', 
  * interface that the kernel drops with its last IPv4 address (and the agent puts back).
  */
 const ROLE_KINDS: ReadonlySet<string> = new Set(['address', 'announce', 'route']);
+/**
+ * Passes that may start from the last pass's namespace readings when they still hold: a config
+ * change, a table change and an HA role change say nothing about links, addresses or routes. The
+ * other passes read: a drift event, the operator's SIGHUP, a retry, and the periodic resync, which
+ * is also the bound on how long a change in the master's namespace (which has no monitor) waits.
+ */
+const MAY_REUSE_READING: ReadonlySet<Trigger> = new Set(['config', 'table', 'role']);
+
+/** The namespaces as the last successful pass read them, for the next pass to reuse (see MAY_REUSE_READING). */
+interface LastReading {
+  readonly reading: ReusedReading;
+  /** The pod's event count when that reading began; undefined: no count, the pod is read again. */
+  readonly podEvents: number | undefined;
+}
 
 interface AppliedState {
   readonly summary: string;
@@ -108,6 +128,7 @@ export class Reconciler {
   private lastApplied: AppliedState | undefined;
   /** Under HA: whether the last successful pass held the egress addresses (the role it followed). */
   private heldAddresses: boolean | undefined;
+  private lastReading: LastReading | undefined;
 
   /** The config in force (last applied successfully). */
   inForce: RouterConfig | undefined;
@@ -245,6 +266,9 @@ export class Reconciler {
       this.needFullSync || this.tableChanges !== this.tableChangesRead || periodic || !this.committed;
     const changes: Action[] = [];
     const ha = this.deps.ha?.();
+    // Counted before anything is read: an event during the reading makes it old.
+    const podEvents = this.deps.podEvents?.();
+    const reuse = fullSync ? undefined : this.reusableReading(triggers, podEvents);
     try {
       const result = await apply(
         config,
@@ -261,8 +285,11 @@ export class Reconciler {
           mayCreateInterface: this.interfaceOwned ?? true,
           ...(ha ? { ha: true, holdAddresses: ha.role === 'active' } : {}),
           heldBefore: this.heldEgress,
+          ...(reuse ? { reuse } : {}),
         },
       );
+      // What this pass changed in the namespaces makes its reading old.
+      this.lastReading = result.namespacesChanged ? undefined : { reading: result.observed, podEvents };
       // Packed once per config: a pass with the config and options the committed table was
       // planned from has nothing new to hold (and never rendered the table).
       if (!plannedFrom(this.committed, config, this.deps.options))
@@ -325,6 +352,7 @@ export class Reconciler {
       return { ok: true, changed: changes.length > 0 };
     } catch (error) {
       this.needFullSync = true;
+      this.lastReading = undefined;
       this.lastApplied = undefined;
       const failure = error instanceof ApplyFailure ? error : undefined;
       const reason = failure?.failure.reason ?? 'ApplyFailed';
@@ -346,6 +374,23 @@ export class Reconciler {
       );
       return { ok: false, changed: (failure?.undone.length ?? 0) > 0 };
     }
+  }
+
+  /**
+   * The last pass's readings this pass may start from: none unless every trigger allows it; the
+   * master's namespace when the last pass read it; the pod's only while no kernel event came since.
+   */
+  private reusableReading(
+    triggers: ReadonlySet<Trigger>,
+    podEvents: number | undefined,
+  ): ReusedReading | undefined {
+    const last = this.lastReading;
+    if (!last || ![...triggers].every((t) => MAY_REUSE_READING.has(t))) return undefined;
+    const podHolds = podEvents !== undefined && podEvents === last.podEvents;
+    return {
+      ...(podHolds && last.reading.pod ? { pod: last.reading.pod } : {}),
+      ...(last.reading.master ? { master: last.reading.master } : {}),
+    };
   }
 
   /**

@@ -47,6 +47,8 @@ export interface MonitorHooks {
   /** The monitor ended on its own (it will be restarted after `retryInMs`). */
   readonly onExit: (why: string, retryInMs: number) => void;
   readonly onRestart?: () => void;
+  /** The monitor's process started (the first time and after each restart). */
+  readonly onStart?: () => void;
 }
 
 /** Runs a monitor, restarting it with backoff (1 s doubling to 30 s) whenever it exits. */
@@ -65,6 +67,8 @@ export function superviseMonitor(
   let healthyTimer: ReturnType<typeof setTimeout> | undefined;
   const start = () => {
     running = true;
+    // Before the spawn: an exit reported at once still comes after it.
+    hooks.onStart?.();
     stream = system.streamLines(argv, onLine, (why) => {
       running = false;
       if (stopped) return;

@@ -6,9 +6,11 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ApplyOptions } from '../../../src/agent/context.js';
+import { EventCount } from '../../../src/agent/eventCount.js';
 import { type ConfigLoad, Reconciler } from '../../../src/agent/reconciler.js';
 import { Scheduler, type Trigger } from '../../../src/agent/scheduler.js';
 import type { StatusSink, StatusSnapshot } from '../../../src/agent/status/snapshot.js';
+import { monitorLinksAddressesRoutes } from '../../../src/agent/watchers.js';
 import { loadConfigText } from '../../../src/config/load.js';
 import { DEFAULT_OPTIONS } from '../../../src/config/model.js';
 import { createFakeKernel, egressRouterTopology, FAKE_TOPOLOGY, type FakeKernel } from '../../fake/index.js';
@@ -53,9 +55,19 @@ interface Loop {
   fireRetry(): Promise<void>;
 }
 
-async function loop(initial: string, options: { timing?: 'instant' | 'real' } = {}): Promise<Loop> {
+async function loop(
+  initial: string,
+  options: { timing?: 'instant' | 'real'; podEvents?: EventCount } = {},
+): Promise<Loop> {
   const fake = createFakeKernel({ timing: options.timing ?? 'instant' });
   await egressRouterTopology(fake);
+  const podEvents = options.podEvents;
+  // As the agent wires it: every line of the pod's `ip monitor` counts, and its starts and exits.
+  if (podEvents)
+    monitorLinksAddressesRoutes(fake.system(), () => podEvents.event(), {
+      onStart: () => podEvents.started(),
+      onExit: () => podEvents.stopped(),
+    });
   let text = initial;
   let version = 0;
   const logs: Loop['logs'] = [];
@@ -82,6 +94,7 @@ async function loop(initial: string, options: { timing?: 'instant' | 'real' } = 
     log: pino({ level: 'debug' }, sink),
     sinks: [collector],
     version: 'test',
+    ...(podEvents ? { podEvents: () => podEvents.current() } : {}),
     nextRetryMs: () => scheduler?.backoffFor(scheduler.consecutiveFailures + 1) ?? 1_000,
   });
   const passes: string[] = [];
@@ -127,6 +140,85 @@ async function loop(initial: string, options: { timing?: 'instant' | 'real' } = 
 }
 
 const conditions = (l: Loop) => l.reconciler.conditions;
+
+describe('namespace readings a pass starts from', () => {
+  const POD_READS = ['ip -json -details -batch -', 'ip -6 -json rule show'];
+  const MASTER_READ = 'nsenter --net=/run/netns/node -- ip -json -details -batch -';
+  const reads = (l: Loop) =>
+    l.fake
+      .commands()
+      .map((c) => c.argv.join(' '))
+      .filter((a) => POD_READS.includes(a) || a === MASTER_READ);
+  // Events are delivered on a microtask, like a pipe: let them land before the next pass.
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+  let events: EventCount;
+  let l: Loop;
+  beforeEach(async () => {
+    events = new EventCount(() => performance.now(), 0);
+    l = await loop(config(ONE_RULE), { podEvents: events });
+    await l.scheduler.request('startup');
+    await settle();
+    // The startup pass changed the namespaces: its reading is old, so the resync reads.
+    l.fake.clearCommands();
+    await l.scheduler.request('resync');
+    expect(reads(l)).toEqual([...POD_READS, MASTER_READ]);
+    l.fake.clearCommands();
+  });
+
+  it('a reload after a quiet pass reads neither namespace and applies the same', async () => {
+    l.setConfig(config(TWO_RULES));
+    await l.scheduler.request('config');
+    expect(reads(l)).toEqual([]);
+    expect(l.fake.dump()).toContain('tcp . 8080 : 192.0.2.20');
+    expect(conditions(l).Available).toMatchObject({ status: 'True' });
+  });
+
+  it("a change in the pod's namespace since the reading makes the reload read the pod again, and repair it", async () => {
+    await l.fake.deleteRoute(['default', 'via', '192.0.2.1', 'dev', 'net1']);
+    await settle();
+    l.setConfig(config(TWO_RULES));
+    await l.scheduler.request('config');
+    // The pod is read, and read again to verify the repair; the master's namespace has no
+    // monitor, so its reading stands until the next resync.
+    expect(reads(l)).toEqual([...POD_READS, ...POD_READS]);
+    expect(l.fake.dump()).toContain('route default via 192.0.2.1 dev net1 proto 77');
+    // That pass changed the namespace (the route): the next reload reads both again.
+    l.fake.clearCommands();
+    l.setConfig(config(ONE_RULE));
+    await l.scheduler.request('config');
+    expect(reads(l)).toEqual([...POD_READS, MASTER_READ]);
+  });
+
+  it('the periodic resync and SIGHUP always read both (a retry too: below)', async () => {
+    for (const trigger of ['resync', 'signal', 'resync'] as const) {
+      l.fake.clearCommands();
+      await l.scheduler.request(trigger);
+      expect(reads(l), trigger).toEqual([...POD_READS, MASTER_READ]);
+    }
+  });
+
+  it('without a monitor listening, the pod is read on every pass', async () => {
+    l.fake.endStreams((argv) => argv.includes('monitor'));
+    await settle();
+    l.setConfig(config(TWO_RULES));
+    await l.scheduler.request('config');
+    expect(reads(l)).toEqual(POD_READS);
+    // Nor does a monitor that has just started count until it has settled.
+    const slow = new EventCount(() => 0, 1_000);
+    slow.started();
+    expect(slow.current()).toBeUndefined();
+  });
+
+  it('a failed pass leaves no reading to reuse', async () => {
+    l.fake.failNext((argv) => argv[0] === 'nft' && argv.includes('-f'));
+    l.setConfig(config(TWO_RULES));
+    await l.scheduler.request('config');
+    expect(l.snapshots.at(-1)?.pass?.result).toBe('failed');
+    l.fake.clearCommands();
+    await l.fireRetry();
+    expect(reads(l)).toEqual([...POD_READS, MASTER_READ]);
+  });
+});
 
 describe('passes against the fake kernel', () => {
   let l: Loop;
