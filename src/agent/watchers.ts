@@ -6,7 +6,7 @@
  * exit, report whether they run, and die with the agent (parent-death signal).
  */
 import { type FSWatcher, watch } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Sysctl } from '../link/sysctl.js';
 import { TABLE_NAME } from '../nft/model.js';
 import type { LineStream } from '../system/command.js';
@@ -16,14 +16,34 @@ export interface Stoppable {
   stop(): void;
 }
 
-/** Calls `onChange` (debounced) when anything in the config file's directory changes. */
-export function watchConfigDirectory(path: string, onChange: () => void, debounceMs = 50): Stoppable {
+/** The link kubelet renames over to publish a ConfigMap's new version in one step. */
+const CONFIGMAP_SWAP = '..data';
+
+/**
+ * Calls `onChange` when the config file's directory shows a new version of it: at once (after
+ * `swapDebounceMs`) when kubelet's atomic `..data` swap lands, since that rename is the moment
+ * the new version is complete; after `debounceMs` of quiet when the file itself is written or
+ * replaced (a writer in place may still be writing). Kubelet's other steps (the new version's
+ * directory, `..data_tmp`, removing the old version) are not changes of the config.
+ */
+export function watchConfigDirectory(
+  path: string,
+  onChange: () => void,
+  debounceMs = 50,
+  swapDebounceMs = 2,
+): Stoppable {
   let timer: NodeJS.Timeout | undefined;
-  const fire = () => {
+  const file = basename(path);
+  const fire = (_event: string, filename: string | Buffer | null) => {
+    const name = filename?.toString();
+    // No name (not on Linux, but possible elsewhere): anything may be the change.
+    const delay =
+      name === CONFIGMAP_SWAP ? swapDebounceMs : name === undefined || name === file ? debounceMs : undefined;
+    if (delay === undefined) return;
     if (timer) clearTimeout(timer);
-    timer = setTimeout(onChange, debounceMs);
+    timer = setTimeout(onChange, delay);
   };
-  // Any event may be the `..data` swap; the loop compares fingerprints, so extra events cost one read.
+  // The loop compares the file's version and fingerprint, so an extra event costs one stat.
   let watcher: FSWatcher | undefined = watch(dirname(path), { persistent: false }, fire);
   watcher.on('error', () => {
     watcher?.close();

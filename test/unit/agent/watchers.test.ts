@@ -66,3 +66,49 @@ describe('monitor supervision', () => {
     expect(monitor.restarts).toBe(2);
   });
 });
+
+describe('config directory', () => {
+  const until = async (check: () => boolean, ms = 2_000) => {
+    const end = Date.now() + ms;
+    while (!check() && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+
+  it("answers kubelet's ..data swap, a write of the file itself, and nothing of the swap's other steps", async () => {
+    const { mkdtemp, mkdir, rename, rm, symlink, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { watchConfigDirectory } = await import('../../../src/agent/watchers.js');
+    const dir = await mkdtemp(join(tmpdir(), 'watch-config-'));
+    let changes = 0;
+    // Long enough that only the swap's own short delay can fire before the checks below.
+    const watcher = watchConfigDirectory(join(dir, 'config.json'), () => changes++, 60_000);
+    try {
+      await mkdir(join(dir, '..v1'));
+      await writeFile(join(dir, '..v1', 'config.json'), '{}');
+      await symlink('..v1', join(dir, '..data_tmp'));
+      await rename(join(dir, '..data_tmp'), join(dir, '..data'));
+      await until(() => changes > 0);
+      expect(changes).toBe(1);
+      // The new version's directory, its ..data_tmp link and the old version's removal: no change.
+      await mkdir(join(dir, '..v2'));
+      await symlink('..v2', join(dir, '..data_tmp'));
+      await rm(join(dir, '..data_tmp'));
+      await rm(join(dir, '..v2'), { recursive: true });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(changes).toBe(1);
+    } finally {
+      watcher.stop();
+    }
+    // The file written in place (no ConfigMap): after the quiet delay.
+    let written = 0;
+    const plain = watchConfigDirectory(join(dir, 'plain.json'), () => written++, 20);
+    try {
+      await writeFile(join(dir, 'plain.json'), '{}');
+      await until(() => written > 0);
+      expect(written).toBe(1);
+    } finally {
+      plain.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
