@@ -9,6 +9,7 @@
  * is not plainly valid, an issue found) answers undefined, and the caller reads the text whole:
  * the fresh read words every message. Pure.
  */
+import { isAscii } from 'node:buffer';
 import type { DraftConfig, DraftRule } from './draft.js';
 import { plainRule } from './egressRouter.js';
 import { joinPath } from './issues.js';
@@ -22,9 +23,16 @@ const RULES_PATH = 'spec.redirect.redirectRules';
 /** A change larger than this is read whole: the point is small edits of big configs. */
 const MAX_CHANGED_BYTES = 1024 * 1024;
 
+/**
+ * A JSON text as the quick path reads it: a string, or the bytes of a file that is all ASCII,
+ * where a byte is a character. Bytes spare decoding megabytes to find the few that changed.
+ */
+export type JsonSource = string | Buffer;
+
 /** Where the rules are in a JSON text that was read whole and found valid. */
 export interface JsonRulesIndex {
-  readonly text: string;
+  /** The text the offsets below are in (bytes only when all ASCII). */
+  readonly text: JsonSource;
   /** Offsets of the rules array's `[` and `]`. */
   readonly open: number;
   readonly close: number;
@@ -120,40 +128,51 @@ export function ruleSpans(
   return { open, close, starts: Int32Array.from(starts), ends: Int32Array.from(ends), values };
 }
 
-/** The index of a text read whole, or undefined when the rules cannot be located in it. */
+/**
+ * The index of a text read whole, or undefined when the rules cannot be located in it. `keep`
+ * is what the index holds for the next reload: the text itself, or the file's bytes when they
+ * are all ASCII (then every offset is the same in both).
+ */
 export function indexJsonRules(
   text: string,
   draft: DraftConfig,
   config: RouterConfig,
   options: AgentOptions,
+  keep: JsonSource = text,
 ): JsonRulesIndex | undefined {
   if (draft.format !== 'EgressRouter') return undefined;
+  if (typeof keep !== 'string' && (keep.length !== text.length || !isAscii(keep))) return undefined;
   const spans = ruleSpans(text);
   if (!spans || spans.starts.length !== config.redirectRules.length) return undefined;
   const { rules: _rules, ...base } = draft;
-  return { text, ...spans, base, config, options };
+  return { text: keep, ...spans, base, config, options };
+}
+
+/** Whether a[from, to) and b[from + shift, to + shift) hold the same characters. */
+function sameSpan(a: JsonSource, b: JsonSource, from: number, to: number, shift: number): boolean {
+  if (typeof a === 'string' && typeof b === 'string')
+    return a.slice(from, to) === b.slice(from + shift, to + shift);
+  if (typeof a === 'string' || typeof b === 'string') return false;
+  return a.compare(b, from + shift, to + shift, from, to) === 0;
 }
 
 /** Length of the common prefix of a and b (compared in blocks: a native comparison each). */
-function commonPrefix(a: string, b: string): number {
+function commonPrefix(a: JsonSource, b: JsonSource): number {
   const limit = Math.min(a.length, b.length);
   let at = 0;
   for (let block = 65_536; block >= 1; block = block >> 4 || (block > 1 ? 1 : 0)) {
-    while (at + block <= limit && a.slice(at, at + block) === b.slice(at, at + block)) at += block;
+    while (at + block <= limit && sameSpan(a, b, at, at + block, 0)) at += block;
     if (block === 1) break;
   }
   return at;
 }
 
 /** Length of the common suffix of a and b, at most `limit`. */
-function commonSuffix(a: string, b: string, limit: number): number {
+function commonSuffix(a: JsonSource, b: JsonSource, limit: number): number {
+  const shift = b.length - a.length;
   let at = 0;
   for (let block = 65_536; block >= 1; block = block >> 4 || (block > 1 ? 1 : 0)) {
-    while (
-      at + block <= limit &&
-      a.slice(a.length - at - block, a.length - at) === b.slice(b.length - at - block, b.length - at)
-    )
-      at += block;
+    while (at + block <= limit && sameSpan(a, b, a.length - at - block, a.length - at, shift)) at += block;
     if (block === 1) break;
   }
   return at;
@@ -195,20 +214,29 @@ const draftRule = (index: number, rule: NonNullable<ReturnType<typeof plainRule>
   ...(rule.targetPort !== undefined ? { targetPort: rule.targetPort } : {}),
 });
 
+/** text[from, to) as a string; undefined when bytes are not all ASCII (offsets would no longer be characters). */
+function regionOf(text: JsonSource, from: number, to: number): string | undefined {
+  if (typeof text === 'string') return text.slice(from, to);
+  const bytes = text.subarray(from, to);
+  return isAscii(bytes) ? bytes.toString('latin1') : undefined;
+}
+
 /**
  * The new text read against the index: the result and the new index, or undefined when only a
- * whole read can answer (see the module comment).
+ * whole read can answer (see the module comment). `next` is of the index's kind (bytes or text).
  */
 export function reloadJsonRules(
   index: JsonRulesIndex,
-  next: string,
+  next: JsonSource,
   options: AgentOptions,
+  /** What the two texts share at their start and end, when the caller already compared them. */
+  known?: { readonly prefix: number; readonly suffix: number },
 ): { result: LoadResult; index: JsonRulesIndex } | undefined {
-  if (options !== index.options) return undefined;
+  if (options !== index.options || typeof next !== typeof index.text) return undefined;
   const before = index.text;
-  const p = commonPrefix(before, next);
+  const p = known ? known.prefix : commonPrefix(before, next);
   if (p === before.length && p === next.length) return { result: { ok: true, config: index.config }, index };
-  const q = commonSuffix(before, next, Math.min(before.length, next.length) - p);
+  const q = known ? known.suffix : commonSuffix(before, next, Math.min(before.length, next.length) - p);
   const changeEnd = before.length - q;
   // Only a change strictly inside the array (its brackets untouched).
   if (p <= index.open || changeEnd > index.close) return undefined;
@@ -220,8 +248,9 @@ export function reloadJsonRules(
   const replacedFrom = Math.max(first, 0);
   const replacedTo = Math.min(last + 1, ends.length); // exclusive
   const delta = next.length - before.length;
-  const region = next.slice(from, to + delta);
-  if (region.length > MAX_CHANGED_BYTES) return undefined;
+  if (to + delta - from > MAX_CHANGED_BYTES) return undefined;
+  const region = regionOf(next, from, to + delta);
+  if (region === undefined) return undefined;
   let items: unknown;
   try {
     items = JSON.parse(`[${region}]`);

@@ -12,7 +12,14 @@
  *   with its own heap cap, so probes never wait on it and a hostile file cannot take the agent's
  *   memory.
  */
-import { type ConfigFile, fileStamp, readConfigFile } from './configFile.js';
+
+import {
+  type ConfigFile,
+  type FileChange,
+  fileStamp,
+  readConfigFile,
+  readConfigFileOver,
+} from './configFile.js';
 import { startsLikeJson } from './decode.js';
 import { indexJsonRules, type JsonRulesIndex, reloadJsonRules } from './jsonRules.js';
 import type { LoadResult } from './load.js';
@@ -79,30 +86,70 @@ export class ConfigReader {
       return last;
     this.stampHits = 0;
     this.lastStamp = undefined;
+    // Big ASCII JSON: read over the last version's bytes, which the index then no longer holds.
+    const index = this.index;
+    const previous = last && index && typeof index.text !== 'string' ? index.text : undefined;
+    if (previous) this.index = undefined;
     let file: ConfigFile;
+    let change: FileChange | undefined;
     try {
-      file = await readConfigFile(path);
+      if (previous) {
+        change = await readConfigFileOver(path, previous);
+        if (!change) {
+          this.index = index;
+          this.lastStamp = stamp;
+          return last as FileLoad;
+        }
+        file = change.file;
+      } else file = await readConfigFile(path);
     } catch (error) {
       const message = (error as Error).message;
       return { ok: false, issues: [{ path: '', message }], fingerprint: `unreadable:${message}` };
     }
     // Trusted from now on only once this version was read (a failed read is tried again).
     this.lastStamp = stamp;
-    if (last?.fingerprint === file.fingerprint) return last;
-    this.lastLoad = { ...(await this.read(file.text, file.bytes)), fingerprint: file.fingerprint };
+    if (last?.fingerprint === file.fingerprint) {
+      if (index && file.ascii) this.index = { ...index, text: file.ascii };
+      return last;
+    }
+    if (change && index && file.ascii) {
+      const quick = reloadJsonRules(index, file.ascii, this.options, change);
+      if (quick) {
+        this.index = quick.index;
+        this.lastLoad = { ...this.remember(quick.result), fingerprint: file.fingerprint };
+        return this.lastLoad;
+      }
+    }
+    this.lastLoad = {
+      ...(await this.read(() => file.text, file.bytes, file.ascii)),
+      fingerprint: file.fingerprint,
+    };
     return this.lastLoad;
   }
 
-  async read(text: string, bytes: number): Promise<LoadResult> {
+  /**
+   * One version of the config: `text` decodes it (called only when the whole text is read), and
+   * `ascii` is its bytes when they are all ASCII, which a big JSON reload reads instead.
+   */
+  async read(text: string | (() => string), bytes: number, ascii?: Buffer): Promise<LoadResult> {
+    const decode = typeof text === 'string' ? () => text : text;
     // A few rules changed in big JSON: read only those (bounded: the change is at most 1 MiB).
     const quick =
       this.index && bytes <= MAIN_THREAD_JSON_BYTES
-        ? reloadJsonRules(this.index, text, this.options)
+        ? reloadJsonRules(
+            this.index,
+            typeof this.index.text === 'string' ? decode() : (ascii ?? decode()),
+            this.options,
+          )
         : undefined;
     if (quick) {
       this.index = quick.index;
       return this.remember(quick.result);
     }
+    return this.readWhole(decode(), bytes, ascii);
+  }
+
+  private async readWhole(text: string, bytes: number, ascii: Buffer | undefined): Promise<LoadResult> {
     if (!parsesInline(text, bytes)) {
       this.index = undefined;
       return this.remember(await loadConfigInWorker(text, this.options));
@@ -113,7 +160,7 @@ export class ConfigReader {
     // Kept only for big JSON, where a reload gains from it; it holds the text.
     this.index =
       result.ok && drafted.draft && bytes > INLINE_PARSE_BYTES && startsLikeJson(text)
-        ? indexJsonRules(text, drafted.draft, result.config, this.options)
+        ? indexJsonRules(text, drafted.draft, result.config, this.options, ascii ?? text)
         : undefined;
     return this.remember(result);
   }

@@ -1,7 +1,7 @@
 // A reload reads the new config against the last valid one: rules it holds unchanged, in the same
 // place, are taken as they are. The result must be exactly what a fresh read gives, for every
 // kind of edit, and the reuse must really happen (the unchanged rules are the very same objects).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -154,6 +154,37 @@ describe('where a config is parsed', () => {
     expect(b).toEqual(loadConfigText(changed, DEFAULT_OPTIONS));
     if (!a.ok || !b.ok) throw new Error('invalid');
     expect(b.config.redirectRules.filter((r, i) => r === a.config.redirectRules[i]).length).toBe(4_999);
+  });
+
+  it('reads big JSON files from their bytes while ASCII, and from their text once not', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'reader-bytes-'));
+    try {
+      const path = join(dir, 'config.json');
+      const many: Rule[] = Array.from({ length: 5_000 }, (_, i) => ({
+        destinationIP: '192.0.2.10',
+        port: 10_000 + i,
+        protocol: 'TCP',
+      }));
+      const reader = new ConfigReader(DEFAULT_OPTIONS);
+      const versions = [
+        text(many),
+        text(many.map((r, i) => (i === 10 ? { ...r, destinationIP: '192.0.2.20' } : r))),
+        // Not ASCII any more (outside the rules): read whole, then indexed on its text.
+        text(many).replace('"name":"reuse"', '"name":"reuse","labels":{"owner":"\u00e9quipe"}'),
+        text(many)
+          .replace('"name":"reuse"', '"name":"reuse","labels":{"owner":"\u00e9quipe"}')
+          .replace('"port":10020', '"port":30020'),
+      ];
+      for (const version of versions) {
+        await writeFile(path, version, 'utf8');
+        const expected = loadConfigText(await readFile(path, 'utf8'), DEFAULT_OPTIONS);
+        expect(expected.ok).toBe(true);
+        const { fingerprint: _fingerprint, ...read } = await reader.readFile(path);
+        expect(read).toEqual(expected);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads the file again only when it is another version, and never trusts a failed read', async () => {
