@@ -493,7 +493,8 @@ export class Reconciler {
     }
     if (repairs.length > 0) {
       this.lastRepair = {
-        time: rfc3339(this.now()),
+        // To the millisecond: two repairs in one second are two repairs (conditions keep seconds).
+        time: this.now().toISOString(),
         changes: changes
           .filter((c) => !isEffect(c.kind) && !followedRole.includes(c))
           .map((c) => ({ kind: c.kind, message: c.message })),

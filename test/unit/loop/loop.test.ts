@@ -260,6 +260,8 @@ describe('passes against the fake kernel', () => {
     expect(l.fake.dump()).toBe(dump);
     expect(conditions(l).Degraded).toMatchObject({ status: 'False', reason: 'DriftRepaired' });
     expect(l.snapshots.at(-1)?.pass?.repairs).toEqual(['route']);
+    // To the millisecond: a second repair within the same second is told apart from the first.
+    expect(l.reconciler.lastRepair?.time).toMatch(/T\d\d:\d\d:\d\d\.\d{3}Z$/);
     // A later config change clears the repair note.
     l.setConfig(config(TWO_RULES));
     await l.scheduler.request('config');
