@@ -12,7 +12,10 @@
  * - @kubernetes/client-node for --report-status: +25 MB RSS after GC, +43 MB before the first
  *   collection (src/kube/clientNode.ts).
  * - `run` after ten one-rule reloads: 95 MiB with 10 rules, 299 MiB with 65,534, 388 MiB with
- *   131,069 (about 2.3 KiB a rule: V8 keeps the heap a reload's parse grew);
+ *   131,069 (about 2.3 KiB a rule: V8 kept the heap a reload's parse grew). Re-measured on a
+ *   quiet machine after the reload and heap changes (2026-12-02, evening): 93 MiB with 10
+ *   rules, 116 MiB with 65,534, 142 MiB with 131,069 (about 0.4 KiB a rule); at rest 88, 105
+ *   and 127 MiB; `run`'s own peak 240 MiB at 131,069, under the limit below;
  * The limit covers the larger of the two containers' peaks, `apply`'s, with about 20 % to
  * spare at 131,069 rules; the request is `run`'s memory after reloads.
  */
@@ -29,7 +32,7 @@ const KIB = 1024;
 
 export const SIZING = {
   baseRequestBytes: 96 * MIB,
-  requestBytesPerRule: 2.25 * KIB,
+  requestBytesPerRule: 0.5 * KIB,
   baseLimitBytes: 192 * MIB,
   limitBytesPerRule: 2.75 * KIB,
   statusClientBytes: 48 * MIB,

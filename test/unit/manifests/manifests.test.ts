@@ -786,7 +786,7 @@ describe('manifests: names, VRRP group and sizing', () => {
       tmpSizeLimit: '16Mi',
     });
     expect(routerResources(13_000, { reportStatus: true })).toEqual({
-      requests: { cpu: '23m', memory: '176Mi' },
+      requests: { cpu: '23m', memory: '160Mi' },
       limits: { memory: '288Mi' },
       tmpSizeLimit: '32Mi',
     });
