@@ -2,9 +2,10 @@
  * The read-only health server: /healthz, /readyz, /status, /metrics. GET and HEAD only,
  * no request bodies, short timeouts, and nothing internal (stacks, secrets) in responses.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HealthAddr } from '../config/healthAddr.js';
+import { nodeHttp } from '../system/nodeHttp.js';
 
 export interface HealthSource {
   alive(): boolean;
@@ -89,7 +90,7 @@ export async function startHealthServer(
   source: HealthSource,
   onError: (message: string) => void,
 ): Promise<HealthServer> {
-  const server = createServer(
+  const server = nodeHttp.createServer(
     // Node enforces the two timeouts only when it checks its connections, every 30 s by default:
     // check every second, or a client that never finishes its headers holds a socket for ~30 s.
     {

@@ -3,7 +3,7 @@
  * connection (nobody listening, or nothing answering SYNs, is "unreachable") and a longer one
  * for the answer (a busy agent that accepted the connection is slow, not unreachable).
  */
-import { request } from 'node:http';
+import { nodeHttp } from '../system/nodeHttp.js';
 
 export const CONNECT_TIMEOUT_MS = 3_000;
 export const ANSWER_TIMEOUT_MS = 30_000;
@@ -33,7 +33,7 @@ export function fetchStatus(
       req.destroy();
       resolve(result);
     };
-    const req = request(url, { method: 'GET', headers: { accept: 'application/json' } }, (res) => {
+    const req = nodeHttp.request(url, { method: 'GET', headers: { accept: 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
       let bytes = 0;
       res.on('data', (chunk: Buffer) => {
