@@ -8,10 +8,10 @@
  * keep their standard names. The exposition is cached briefly, so a scrape storm costs one
  * collection, not one per request.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { RedirectRule } from '../config/model.js';
 import type { ChangeKind } from './actions.js';
 import { CONDITION_TYPES } from './conditions.js';
+import { Counter, Gauge, Histogram, Registry, registerStandardMetrics } from './promClient.js';
 import type { StatusSink, StatusSnapshot } from './status/snapshot.js';
 import type { FailureReason } from './stepError.js';
 
@@ -205,7 +205,7 @@ export class MetricsSink implements StatusSink {
       labelNames: ['version', 'node_version'],
       registers,
     }).set({ version: options.version, node_version: process.version }, 1);
-    collectDefaultMetrics({ register: this.registry });
+    registerStandardMetrics(this.registry);
     // prom-client's three gauges named *_total break promtool's rule (only counters end in
     // _total); the same numbers stay available by type as nodejs_active_handles{type},
     // nodejs_active_requests{type} and nodejs_active_resources{type}.
