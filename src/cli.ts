@@ -31,6 +31,7 @@ main(process.argv.slice(2), {
   // Loaded on use: it pulls in the config loader (zod, yaml), which --version, status and
   // completion do not need.
   stdin: async () => (await import('./cli/stdin.js')).readStdin(),
+  reexecLean: async () => (await import('./cli/leanTiers.js')).reexecLean(),
 }).then((code) => {
   process.exitCode = code;
 });

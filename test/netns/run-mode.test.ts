@@ -7,6 +7,7 @@
  * The first describe block shares one topology and one agent: its tests run in order and build on
  * each other (each leaves the agent Available).
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,6 +140,11 @@ describe('run mode', () => {
     await pollUntil(async () => (await http(topology, '/healthz')).status === 200, 10_000, '/healthz 200');
     const healthz = await http(topology, '/healthz');
     expect(healthz.body).toBe('ok\n');
+    // Started as `node dist/cli.js run …`, it re-executed itself in place (same pid) without the
+    // optimising compilers (src/cli/leanTiers.ts), and that process is the one answering.
+    const argv = readFileSync(`/proc/${agent!.pid}/cmdline`, 'utf8').split('\0');
+    expect(argv.slice(0, 3)).toEqual([NODE, '--max-opt=1', CLI]);
+    expect(argv[3]).toBe('run');
     await pollUntil(async () => (await http(topology, '/readyz')).status === 200, 15_000, '/readyz 200');
 
     const doc = await status(topology);
