@@ -162,6 +162,7 @@ async function main(): Promise<number> {
   try {
     tmp = await mkdtemp(join(os.tmpdir(), 'erb-bench-'));
     meta.cli = await snapshotAgent(join(tmp, 'agent'));
+    if (process.env.BENCH_NODE_FLAGS !== undefined) meta.nodeFlags = process.env.BENCH_NODE_FLAGS;
     log('building the topology');
     topo = await createTopology({ ipv6: false, kind: 'erb' });
     log(`namespaces ${topo.prefix}*`);
@@ -207,15 +208,18 @@ async function main(): Promise<number> {
         reloadGapMs: 500,
         driftReps: quick ? 3 : 7,
         reloadSize: 10_000,
-        // Side by side: the same agent with V8 heap limits (something the image could set via NODE_OPTIONS).
-        memoryVariants: quick
-          ? []
-          : [
-              {
-                label: 'node --max-old-space-size=40 --max-semi-space-size=1',
-                nodeFlags: ['--max-old-space-size=40', '--max-semi-space-size=1'],
-              },
-            ],
+        // Side by side: the same agent with the optimising compilers `run` leaves out
+        // (src/cli/leanTiers.ts; an explicit --max-opt is kept): all of them, then Maglev only.
+        memoryVariants: [
+          {
+            label: 'node --max-semi-space-size=1 --max-opt=3 (TurboFan and Maglev on)',
+            nodeFlags: ['--max-semi-space-size=1', '--max-opt=3'],
+          },
+          {
+            label: 'node --max-semi-space-size=1 --max-opt=2 (Maglev on)',
+            nodeFlags: ['--max-semi-space-size=1', '--max-opt=2'],
+          },
+        ],
       }),
     );
     results.scale = await attempt('scale', () =>

@@ -54,9 +54,13 @@ export async function snapshotAgent(dir: string): Promise<string> {
 
 /**
  * The V8 flags the executable's shebang passes (`#!/usr/bin/env -S node FLAGS`): the agent is
- * measured as it is launched in the image and through the package's bin.
+ * measured as it is launched in the image and through the package's bin. BENCH_NODE_FLAGS
+ * replaces them for an A/B run (e.g. "--max-semi-space-size=1 --max-opt=3": `run` with
+ * the optimising compilers it otherwise leaves out).
  */
 function shebangFlags(): string[] {
+  const override = process.env.BENCH_NODE_FLAGS;
+  if (override !== undefined) return override.trim().split(/\s+/).filter(Boolean);
   const first = readFileSync(cli(), 'utf8').split('\n')[0] ?? '';
   const match = /^#!\/usr\/bin\/env -S node\b(.*)$/.exec(first);
   return match?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
