@@ -16,6 +16,10 @@
  *   quiet machine after the reload and heap changes (2026-12-02, evening): 93 MiB with 10
  *   rules, 116 MiB with 65,534, 142 MiB with 131,069 (about 0.4 KiB a rule); at rest 88, 105
  *   and 127 MiB; `run`'s own peak 240 MiB at 131,069, under the limit below;
+ * - `run` without the optimising compilers (src/cli/leanTiers.ts, 2026-12-03): at rest 67 MiB
+ *   with 10 rules, 89 with 65,534, 114 with 131,069; after reloads 73, 97 and 121 MiB (about
+ *   0.37 KiB a rule); its own peak 216 MiB at 131,069. The one-shot commands, `apply` among
+ *   them, keep the compilers, so the limit's figures above stand.
  * The limit covers the larger of the two containers' peaks, `apply`'s, with about 20 % to
  * spare at 131,069 rules; the request is `run`'s memory after reloads.
  */
@@ -31,8 +35,8 @@ const MIB = 1024 * 1024;
 const KIB = 1024;
 
 export const SIZING = {
-  baseRequestBytes: 96 * MIB,
-  requestBytesPerRule: 0.5 * KIB,
+  baseRequestBytes: 80 * MIB,
+  requestBytesPerRule: 0.4 * KIB,
   baseLimitBytes: 192 * MIB,
   limitBytesPerRule: 2.75 * KIB,
   statusClientBytes: 48 * MIB,

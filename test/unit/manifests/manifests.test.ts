@@ -781,12 +781,12 @@ describe('manifests: names, VRRP group and sizing', () => {
 
   it('sizing grows with the rules and never falls below the base', () => {
     expect(routerResources(0, { reportStatus: false })).toEqual({
-      requests: { cpu: '10m', memory: '96Mi' },
+      requests: { cpu: '10m', memory: '80Mi' },
       limits: { memory: '192Mi' },
       tmpSizeLimit: '16Mi',
     });
     expect(routerResources(13_000, { reportStatus: true })).toEqual({
-      requests: { cpu: '23m', memory: '160Mi' },
+      requests: { cpu: '23m', memory: '144Mi' },
       limits: { memory: '288Mi' },
       tmpSizeLimit: '32Mi',
     });
