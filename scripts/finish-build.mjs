@@ -61,7 +61,7 @@ await build({
 // `run` loads (zod) to 1.8 MiB of heap. esbuild already escapes non-ASCII in strings,
 // templates, regexes and identifiers (charset ascii), so what is left is in comments: spelt
 // as \u escapes there, and the build fails if one is found outside a comment.
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u{80}-\u{10ffff}]/u;
 for (const name of readdirSync(dist)) {
   if (!/^(cli|configWorker|chunk-.*)\.js$/.test(name)) continue;
   const file = `${dist}/${name}`;
@@ -80,7 +80,7 @@ for (const name of readdirSync(dist)) {
       throw new Error(
         `${name}:${index + 1}: a non-ASCII character outside a comment: ${line.trim().slice(0, 120)}`,
       );
-    return line.replace(/[^\x00-\x7f]/gu, (ch) => `\\u{${ch.codePointAt(0).toString(16)}}`);
+    return line.replace(/[\u{80}-\u{10ffff}]/gu, (ch) => `\\u{${ch.codePointAt(0).toString(16)}}`);
   });
   writeFileSync(file, lines.join('\n'));
 }
