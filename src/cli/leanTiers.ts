@@ -31,14 +31,21 @@ export function leanRunArgv(launch: Launch): string[] | undefined {
 
 /**
  * Re-executes this process as `leanRunArgv` says, when it says so and the runtime can
- * (process.execve, Node 22.15+ on POSIX). Returns only when nothing was done.
+ * (process.execve, Node 22.15+ on POSIX). Returns only when nothing was done: then, if the
+ * exec itself failed, `warn` says so and the agent runs on with every compiler.
  */
-export function reexecLean(): void {
+export function reexecLean(warn: (text: string) => void): void {
   const argv = leanRunArgv({
     execPath: process.execPath,
     execArgv: process.execArgv,
     script: process.argv.slice(1),
   });
   if (argv === undefined || typeof process.execve !== 'function') return;
-  process.execve(process.execPath, argv, process.env);
+  try {
+    process.execve(process.execPath, argv, process.env);
+  } catch (error) {
+    warn(
+      `could not re-execute without the optimising compilers (${(error as Error).message}); running with them\n`,
+    );
+  }
 }

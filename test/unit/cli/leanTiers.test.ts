@@ -1,5 +1,26 @@
-import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
 import { leanRunArgv, RUN_NODE_FLAGS } from '../../../src/cli/leanTiers.js';
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const module = join(repo, 'src/cli/leanTiers.ts');
+const scratch = mkdtempSync(join(tmpdir(), 'ert-lean-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Runs a script (with tsx, as the repository's sources need) that calls reexecLean; its stdout. */
+function runScript(name: string, body: string): string {
+  const file = join(scratch, name);
+  writeFileSync(file, `import { reexecLean } from ${JSON.stringify(module)};\n${body}\n`);
+  return execFileSync(process.execPath, ['--import', 'tsx', file, 'run', 'config.yaml'], {
+    cwd: repo,
+    encoding: 'utf8',
+    env: { ...process.env, LEAN_FIRST_PID: '' },
+  });
+}
 
 const NODE = '/usr/bin/node';
 
@@ -48,5 +69,44 @@ describe('leanRunArgv', () => {
 
   it('does nothing without a script to run again (node -e, the REPL)', () => {
     expect(leanRunArgv({ execPath: NODE, execArgv: [], script: [] })).toBe(undefined);
+  });
+});
+
+describe('reexecLean, for real', () => {
+  it('replaces the process in place: same pid, same arguments and environment, the lean tiers added', () => {
+    const out = runScript(
+      'inPlace.mts',
+      [
+        'if (process.env.LEAN_FIRST_PID === "") process.env.LEAN_FIRST_PID = String(process.pid);',
+        'reexecLean((text) => process.stdout.write("warned: " + text));',
+        'console.log(JSON.stringify({ first: process.env.LEAN_FIRST_PID, pid: String(process.pid), execArgv: process.execArgv, args: process.argv.slice(2) }));',
+      ].join('\n'),
+    );
+    const lines = out.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const seen = JSON.parse(lines[0] ?? '{}') as {
+      first: string;
+      pid: string;
+      execArgv: string[];
+      args: string[];
+    };
+    expect(seen.pid).toBe(seen.first);
+    expect(seen.execArgv).toEqual(['--import', 'tsx', '--max-opt=1']);
+    expect(seen.args).toEqual(['run', 'config.yaml']);
+  });
+
+  it('when the exec fails, says so and lets the agent run on', () => {
+    const out = runScript(
+      'failing.mts',
+      [
+        'process.execve = () => { throw new Error("EACCES: permission denied"); };',
+        'reexecLean((text) => process.stdout.write("warned: " + text));',
+        'console.log("continued with " + JSON.stringify(process.execArgv));',
+      ].join('\n'),
+    );
+    expect(out).toBe(
+      'warned: could not re-execute without the optimising compilers (EACCES: permission denied); running with them\n' +
+        'continued with ["--import","tsx"]\n',
+    );
   });
 });
