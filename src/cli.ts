@@ -31,7 +31,8 @@ main(process.argv.slice(2), {
   // Loaded on use: it pulls in the config loader (zod, yaml), which --version, status and
   // completion do not need.
   stdin: async () => (await import('./cli/stdin.js')).readStdin(),
-  reexecLean: async () => (await import('./cli/leanTiers.js')).reexecLean(),
+  reexecLean: async () =>
+    (await import('./cli/leanTiers.js')).reexecLean((text) => stderrOpen && process.stderr.write(text)),
 }).then((code) => {
   process.exitCode = code;
 });
