@@ -15,6 +15,7 @@
 import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { asciiComments } from './asciiComments.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = `${root}dist`;
@@ -56,33 +57,14 @@ await build({
   logLevel: 'warning',
 });
 
-// V8 keeps a module's source text for the life of the process, as one byte per character
-// only when every character is Latin-1: one "—" in a comment doubles the 0.9 MB chunk that
-// `run` loads (zod) to 1.8 MiB of heap. esbuild already escapes non-ASCII in strings,
-// templates, regexes and identifiers (charset ascii), so what is left is in comments: spelt
-// as \u escapes there, and the build fails if one is found outside a comment.
-const NON_ASCII = /[\u{80}-\u{10ffff}]/u;
+// Non-ASCII characters left in comments are escaped, so V8 keeps each chunk's source one byte
+// per character (scripts/asciiComments.mjs says why and how; the build fails on one elsewhere).
 for (const name of readdirSync(dist)) {
   if (!/^(cli|configWorker|chunk-.*)\.js$/.test(name)) continue;
   const file = `${dist}/${name}`;
   const text = readFileSync(file, 'utf8');
-  if (!NON_ASCII.test(text)) continue;
-  let inBlockComment = false;
-  const lines = text.split('\n').map((line, index) => {
-    const trimmed = line.trimStart();
-    const commentAt =
-      inBlockComment || trimmed.startsWith('/*') || trimmed.startsWith('*') ? 0 : line.indexOf('//');
-    if (trimmed.startsWith('/*')) inBlockComment = !trimmed.includes('*/');
-    else if (inBlockComment && line.includes('*/')) inBlockComment = false;
-    const first = line.search(NON_ASCII);
-    if (first < 0) return line;
-    if (commentAt < 0 || commentAt > first)
-      throw new Error(
-        `${name}:${index + 1}: a non-ASCII character outside a comment: ${line.trim().slice(0, 120)}`,
-      );
-    return line.replace(/[\u{80}-\u{10ffff}]/gu, (ch) => `\\u{${ch.codePointAt(0).toString(16)}}`);
-  });
-  writeFileSync(file, lines.join('\n'));
+  const ascii = asciiComments(text, name);
+  if (ascii !== text) writeFileSync(file, ascii);
 }
 
 chmodSync(`${dist}/cli.js`, 0o755);
