@@ -11,6 +11,10 @@
 import { enableCompileCache } from './cli/compileCache.js';
 
 enableCompileCache();
+// `run` re-executes itself without V8's optimising compilers (src/cli/leanTiers.ts), before it
+// loads anything else: what this process loaded would be thrown away.
+if (process.argv[2] === 'run')
+  (await import('./cli/leanTiers.js')).reexecLean((text) => process.stderr.write(text));
 const { main } = await import('./cli/main.js');
 
 // A reader that goes away (`apply | head -1`) must not abort a half-done apply: output errors
@@ -31,8 +35,6 @@ main(process.argv.slice(2), {
   // Loaded on use: it pulls in the config loader (zod, yaml), which --version, status and
   // completion do not need.
   stdin: async () => (await import('./cli/stdin.js')).readStdin(),
-  reexecLean: async () =>
-    (await import('./cli/leanTiers.js')).reexecLean((text) => stderrOpen && process.stderr.write(text)),
 }).then((code) => {
   process.exitCode = code;
 });

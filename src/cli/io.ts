@@ -4,12 +4,6 @@ export interface Io {
   readonly err: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdin: () => Promise<string>;
-  /**
-   * `run` calls this before its work starts: the executable re-executes itself in place with
-   * the Node flags a long-lived agent should have (see leanTiers.ts), and returns only when it
-   * did not. Absent in tests that call commands in-process.
-   */
-  readonly reexecLean?: () => Promise<void>;
 }
 
 export class UsageError extends Error {

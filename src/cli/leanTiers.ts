@@ -3,13 +3,15 @@
  * Maglev and TurboFan cost about 12 MiB resident (their own code paged in from the node binary,
  * plus the code they make), for speed that a control loop at rest does not need; with Ignition
  * and Sparkplug only, a 65,534-rule reload and /metrics stay well inside their goals. The
- * one-shot commands (validate, render, apply of big configs) keep them: 1.3 to 1.6 times faster.
+ * one-shot commands (validate, render, apply) keep them.
  *
  * V8 reads its tiering flags once, at start (v8.setFlagsFromString later has no effect on
  * them), so `run` re-executes itself in place: process.execve keeps the pid, the open standard
  * streams, the namespaces and the environment. Node flags given explicitly (`node --max-opt=3
- * dist/cli.js run …`) are the operator's choice and are kept as they are.
+ * dist/cli.js run …`) are the operator's choice and are kept as they are; NODE_OPTIONS cannot
+ * carry --max-opt (Node refuses it there).
  */
+import { accessSync, constants } from 'node:fs';
 
 /** The Node flags `run` adds to its own. */
 export const RUN_NODE_FLAGS: readonly string[] = ['--max-opt=1'];
@@ -22,17 +24,24 @@ export interface Launch {
   readonly script: readonly string[];
 }
 
+/** True for --max-opt in any spelling V8 takes: `--max-opt=N`, `--max_opt=N`, `--max-opt N`. */
+function isMaxOpt(flag: string): boolean {
+  const name = flag.split('=')[0] ?? '';
+  return name.replaceAll('_', '-') === '--max-opt';
+}
+
 /** The argv to re-execute with, or undefined when the process already runs as it should. */
 export function leanRunArgv(launch: Launch): string[] | undefined {
-  if (launch.execArgv.some((flag) => flag === '--max-opt' || flag.startsWith('--max-opt='))) return undefined;
+  if (launch.execArgv.some(isMaxOpt)) return undefined;
   if (launch.script.length === 0) return undefined;
   return [launch.execPath, ...launch.execArgv, ...RUN_NODE_FLAGS, ...launch.script];
 }
 
 /**
  * Re-executes this process as `leanRunArgv` says, when it says so and the runtime can
- * (process.execve, Node 22.15+ on POSIX). Returns only when nothing was done: then, if the
- * exec itself failed, `warn` says so and the agent runs on with every compiler.
+ * (process.execve, Node 22.15+ on POSIX). Node aborts the process when the execve system call
+ * itself fails, so what can make it fail is checked first: the executable must still be there
+ * and executable. Returns only when nothing was done; `warn` says why when it was wanted.
  */
 export function reexecLean(warn: (text: string) => void): void {
   const argv = leanRunArgv({
@@ -41,11 +50,20 @@ export function reexecLean(warn: (text: string) => void): void {
     script: process.argv.slice(1),
   });
   if (argv === undefined || typeof process.execve !== 'function') return;
+  const fallBack = (why: string) =>
+    warn(
+      `egress-router-agent: could not re-execute without the optimising compilers (${why}); running with them\n`,
+    );
+  try {
+    accessSync(process.execPath, constants.X_OK);
+  } catch (error) {
+    fallBack((error as Error).message);
+    return;
+  }
   try {
     process.execve(process.execPath, argv, process.env);
   } catch (error) {
-    warn(
-      `could not re-execute without the optimising compilers (${(error as Error).message}); running with them\n`,
-    );
+    // Node's own checks (arguments, the permission model) throw before the system call.
+    fallBack((error as Error).message);
   }
 }

@@ -135,8 +135,6 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     values['ready-requires-gateway'] as string | undefined,
     '--ready-requires-gateway',
   );
-  // Before the logger: nothing written, no thread started, so the process can be replaced.
-  await io.reexecLean?.();
   const log = await createLogger(
     level as LogLevel,
     format ? format === 'pretty' : Boolean(process.stdout.isTTY),

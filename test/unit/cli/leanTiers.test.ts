@@ -57,7 +57,7 @@ describe('leanRunArgv', () => {
   });
 
   it("leaves an operator's own --max-opt as it is", () => {
-    for (const flag of ['--max-opt=3', '--max-opt=0']) {
+    for (const flag of ['--max-opt=3', '--max-opt=0', '--max_opt=3']) {
       expect(leanRunArgv({ execPath: NODE, execArgv: [flag], script: ['cli.js', 'run', 'c.yaml'] })).toBe(
         undefined,
       );
@@ -95,17 +95,32 @@ describe('reexecLean, for real', () => {
     expect(seen.args).toEqual(['run', 'config.yaml']);
   });
 
-  it('when the exec fails, says so and lets the agent run on', () => {
+  it('when the node executable cannot be executed again, says so and runs on (the exec is not tried)', () => {
+    // A failed execve system call makes Node abort the process, so this is checked before it.
     const out = runScript(
-      'failing.mts',
+      'gone.mts',
       [
-        'process.execve = () => { throw new Error("EACCES: permission denied"); };',
+        'process.execPath = "/nonexistent/node";',
+        'reexecLean((text) => process.stdout.write("warned: " + text));',
+        'console.log("continued with " + JSON.stringify(process.execArgv));',
+      ].join('\n'),
+    );
+    expect(out).toMatch(
+      /^warned: egress-router-agent: could not re-execute without the optimising compilers \(ENOENT[^\n]*\/nonexistent\/node'?\); running with them\ncontinued with \["--import","tsx"\]\n$/,
+    );
+  });
+
+  it('when Node refuses the exec before the system call, says so and runs on', () => {
+    const out = runScript(
+      'refused.mts',
+      [
+        'process.execve = () => { throw new Error("ERR_ACCESS_DENIED: the permission model forbids it"); };',
         'reexecLean((text) => process.stdout.write("warned: " + text));',
         'console.log("continued with " + JSON.stringify(process.execArgv));',
       ].join('\n'),
     );
     expect(out).toBe(
-      'warned: could not re-execute without the optimising compilers (EACCES: permission denied); running with them\n' +
+      'warned: egress-router-agent: could not re-execute without the optimising compilers (ERR_ACCESS_DENIED: the permission model forbids it); running with them\n' +
         'continued with ["--import","tsx"]\n',
     );
   });
