@@ -466,6 +466,7 @@ export function markdownReport(results: BenchResults): string {
     loadAverageStart?: number[];
     loadAverageEnd?: number[];
     machine?: Record<string, unknown>;
+    nodeFlags?: string;
   };
   const m = meta.machine ?? {};
   return [
@@ -474,6 +475,9 @@ export function markdownReport(results: BenchResults): string {
     '',
     `Machine: ${String(m.cpus)} × ${String(m.cpuModel)}, ${String(m.memoryGiB)} GiB, kernel ${String(m.kernel)}, node ${String(m.node)}, ${String(m.nft)}; commit ${String(m.commit)}${m.dirty ? ' (src modified)' : ''}.`,
     `Load average ${meta.loadAverageStart?.join('/')} at the start, ${meta.loadAverageEnd?.join('/')} at the end; ${String(m.otherNamespaces)} other network namespaces on the machine; ${String(meta.durationS)} s in all.`,
+    ...(meta.nodeFlags === undefined
+      ? []
+      : [`The agent ran with BENCH_NODE_FLAGS="${meta.nodeFlags}" instead of its shebang's flags.`]),
     '',
     ...tables(results).map(markdownTable),
     ...errors(results).map((e) => `**${e}**\n`),
