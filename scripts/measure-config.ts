@@ -12,21 +12,16 @@
  * on a busy shared machine only figures from the same run compare.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { shebangFlagsOf } from './bench/lib/shebang.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist/cli.js');
 const PRELOAD = join(ROOT, 'scripts/measure-config/rss-at-exit.cjs');
-/** The V8 flags of the executable's shebang (`#!/usr/bin/env -S node FLAGS`): the agent is measured as the image runs it. */
-function shebangFlags(cli: string): string[] {
-  const first = readFileSync(cli, 'utf8').split('\n')[0] ?? '';
-  return /^#!\/usr\/bin\/env -S node\b(.*)$/.exec(first)?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
-}
 const HEALTH_PORT = 9099;
 
 interface Case {
@@ -130,7 +125,8 @@ interface Run {
 }
 
 function runOnce(cli: string, file: string, heapMiB: number | undefined): Promise<Run> {
-  const flags = [...shebangFlags(cli), ...(heapMiB ? [`--max-old-space-size=${heapMiB}`] : [])];
+  // Each build with its own shebang's flags, as the image runs it.
+  const flags = [...shebangFlagsOf(cli), ...(heapMiB ? [`--max-old-space-size=${heapMiB}`] : [])];
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(process.execPath, [...flags, '--require', PRELOAD, cli, 'validate', file], {

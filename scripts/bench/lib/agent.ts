@@ -3,7 +3,6 @@
  * (src/netkit/agent.ts): `ip netns exec <pod> node [flags] <cli> apply|run CONFIG …`. The bench
  * runs a private copy of dist/ (snapshotAgent) and the V8 flags of the executable's shebang.
  */
-import { readFileSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +17,7 @@ import {
   startAgent,
   type Topology,
 } from '../../../src/netkit/index.js';
+import { shebangFlagsOf } from './shebang.js';
 
 export { logTime } from '../../../src/netkit/index.js';
 export type RunAgent = AgentProcess;
@@ -53,17 +53,15 @@ export async function snapshotAgent(dir: string): Promise<string> {
 }
 
 /**
- * The V8 flags the executable's shebang passes (`#!/usr/bin/env -S node FLAGS`): the agent is
- * measured as it is launched in the image and through the package's bin. BENCH_NODE_FLAGS
- * replaces them for an A/B run (e.g. "--max-semi-space-size=1 --max-opt=3": `run` with
- * the optimising compilers it otherwise leaves out).
+ * The V8 flags the executable's shebang passes: the agent is measured as it is launched in the
+ * image and through the package's bin. BENCH_NODE_FLAGS replaces them for an A/B run (e.g.
+ * "--max-semi-space-size=1 --max-opt=3": `run` with the optimising compilers it otherwise
+ * leaves out).
  */
-function shebangFlags(): string[] {
+export function shebangFlags(): string[] {
   const override = process.env.BENCH_NODE_FLAGS;
   if (override !== undefined) return override.trim().split(/\s+/).filter(Boolean);
-  const first = readFileSync(cli(), 'utf8').split('\n')[0] ?? '';
-  const match = /^#!\/usr\/bin\/env -S node\b(.*)$/.exec(first);
-  return match?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+  return shebangFlagsOf(cli());
 }
 
 /** `node dist/cli.js render CONFIG --format json`: the exact batch apply hands to `nft -j -f`. */

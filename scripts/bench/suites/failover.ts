@@ -19,7 +19,6 @@
  * The destination's ARP cache holds the dead pod's MAC for the egress address until the new
  * active's gratuitous ARP (or its own ARP request for dst1) arrives: that is part of the figure.
  */
-import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +34,7 @@ import {
   startAgent,
   type Topology,
 } from '../../../src/netkit/index.js';
-import { cli } from '../lib/agent.js';
+import { cli, shebangFlags } from '../lib/agent.js';
 import { createConfigDir, egressRouter } from '../lib/config.js';
 import { type BenchContext, checkAbort } from '../lib/context.js';
 import { round, type Summary, summarize } from '../lib/stats.js';
@@ -92,12 +91,6 @@ const PORT = 7000;
 const SETTLE_MS = 30_000;
 
 const other = (pod: Pod): Pod => (pod === 'p1' ? 'p2' : 'p1');
-
-/** The V8 flags of the executable's shebang, as the image launches it. */
-function shebangFlags(): string[] {
-  const first = readFileSync(cli(), 'utf8').split('\n')[0] ?? '';
-  return /^#!\/usr\/bin\/env -S node\b(.*)$/.exec(first)?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
-}
 
 interface Role {
   readonly role?: string;

@@ -16,12 +16,11 @@ import {
   createConfigDir,
   createTopology,
   killChildren,
-  PLAN,
   sleep,
   startAgent,
 } from '../../../src/netkit/index.js';
-import { cli } from '../lib/agent.js';
-import { egressRouter, type Rule } from '../lib/config.js';
+import { cli, shebangFlags } from '../lib/agent.js';
+import { egressRouter, rateRules } from '../lib/config.js';
 
 const QUIET_MS = 12_000;
 
@@ -32,11 +31,6 @@ function statusFields(pid: number): Record<string, number> {
     if (match?.[1] !== undefined) fields[match[1]] = Number(match[2]) / 1024;
   }
   return fields;
-}
-
-function shebangFlags(): string[] {
-  const first = readFileSync(cli(), 'utf8').split('\n')[0] ?? '';
-  return /^#!\/usr\/bin\/env -S node\b(.*)$/.exec(first)?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
 }
 
 /** Resident MiB per mapped file (and per kind of anonymous mapping), largest first. */
@@ -74,14 +68,10 @@ async function main(): Promise<void> {
   const args = dash < 0 ? process.argv.slice(2) : process.argv.slice(2, dash);
   const nodeFlags = dash < 0 ? shebangFlags() : process.argv.slice(dash + 1);
   const count = Number(args[0] ?? 10_000);
-  const rules: Rule[] = [];
-  // Every port from 1 but the agent's health port (9099), up to 65,534 rules.
-  for (let port = 1; rules.length < count && port <= 65_535; port += 1)
-    if (port !== 9099) rules.push({ protocol: 'TCP', port, destinationIP: PLAN.dst1.v4, targetPort: 7000 });
   const tmp = await mkdtemp(join(os.tmpdir(), 'erb-restmem-'));
   const topo = await createTopology({ ipv6: false, kind: 'erb' });
   try {
-    const config = await createConfigDir(join(tmp, 'config'), egressRouter(rules));
+    const config = await createConfigDir(join(tmp, 'config'), egressRouter(rateRules(count)));
     const agent = await startAgent(topo, config.path, { cli: cli(), nodeFlags });
     const started = performance.now();
     await agent.waitForLog((line) => line.msg === 'applied', 180_000);
