@@ -50,20 +50,14 @@ export function reexecLean(warn: (text: string) => void): void {
     script: process.argv.slice(1),
   });
   if (argv === undefined || typeof process.execve !== 'function') return;
-  const fallBack = (why: string) =>
+  try {
+    accessSync(process.execPath, constants.X_OK);
+    // Past this point only Node's own checks (arguments, the permission model) throw.
+    process.execve(process.execPath, argv, process.env);
+  } catch (error) {
+    const why = (error as Error).message;
     warn(
       `egress-router-agent: could not re-execute without the optimising compilers (${why}); running with them\n`,
     );
-  try {
-    accessSync(process.execPath, constants.X_OK);
-  } catch (error) {
-    fallBack((error as Error).message);
-    return;
-  }
-  try {
-    process.execve(process.execPath, argv, process.env);
-  } catch (error) {
-    // Node's own checks (arguments, the permission model) throw before the system call.
-    fallBack((error as Error).message);
   }
 }
